@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of picket from Debian 12's packages.
+#
+# Idempotent: packages already present are skipped, and when nothing is missing no
+# network access happens at all. No system service is left running by the install:
+# a policy-rc.d that denies every start is in place while apt runs (redis-server,
+# redis-sentinel, prometheus and alertmanager all ship services that would start).
+set -euo pipefail
+
+packages=(
+    # toolchain
+    g++ cmake ninja-build pkg-config make git
+    clang clang-format clang-tidy libclang-rt-14-dev llvm
+    # libraries
+    libboost1.81-dev libhiredis-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
+    libyaml-cpp-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev
+    # real components used by integration tests, benchmarks and the demo
+    redis-server redis-tools redis-sentinel prometheus prometheus-alertmanager
+    openssl iproute2 iptables nftables procps psmisc curl ca-certificates python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#packages[@]} packages present"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+
+echo "install-deps: installing ${missing[*]}"
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    created_policy=1
+fi
+cleanup() { if [ "$created_policy" = 1 ]; then $SUDO rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# Some packages start their service even through policy-rc.d on machines without
+# systemd as PID 1 (their postinst calls the init script directly). Stop any that
+# did, so the machine's ports stay free for the tests' own servers.
+for svc in redis-server redis-sentinel prometheus prometheus-alertmanager prometheus-node-exporter; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+        $SUDO systemctl stop "$svc" || true
+        $SUDO systemctl disable "$svc" >/dev/null 2>&1 || true
+    fi
+done
+for bin in redis-server redis-sentinel prometheus prometheus-alertmanager prometheus-node-exporter; do
+    # Only daemons started by a package (owned by a system user), never a test's own.
+    pkill -u redis -x "$bin" 2>/dev/null || true
+    pkill -u prometheus -x "$bin" 2>/dev/null || true
+done
+echo "install-deps: done"
