@@ -10,8 +10,7 @@ Expected<ssl::context, std::string> make_client_context(const TlsClientOptions& 
     ssl::context ctx(ssl::context::tls_client);
     boost::system::error_code ec;
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                        ssl::context::no_tlsv1_1,
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
                     ec);
     if (ec) {
         return unexpected("tls: " + ec.message());
@@ -30,8 +29,7 @@ Expected<ssl::context, std::string> make_client_context(const TlsClientOptions& 
     if (!options.cert_file.empty()) {
         ctx.use_certificate_chain_file(options.cert_file, ec);
         if (ec) {
-            return unexpected("tls: certificate file '" + options.cert_file + "': " +
-                              ec.message());
+            return unexpected("tls: certificate file '" + options.cert_file + "': " + ec.message());
         }
         ctx.use_private_key_file(options.key_file.empty() ? options.cert_file : options.key_file,
                                  ssl::context::pem, ec);

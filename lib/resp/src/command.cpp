@@ -29,10 +29,10 @@ std::string Command::name() const {
     }
     std::string n = upper(args_[0]);
     // Container commands are named by their subcommand too; AUTH's arguments are secret.
-    static constexpr std::string_view kContainers[] = {"CLUSTER", "CLIENT", "CONFIG",
+    static constexpr std::string_view kContainers[] = {"CLUSTER", "CLIENT",  "CONFIG",
                                                        "ACL",     "COMMAND", "SENTINEL"};
-    if (args_.size() > 1 && std::find(std::begin(kContainers), std::end(kContainers), n) !=
-                                std::end(kContainers)) {
+    if (args_.size() > 1 &&
+        std::find(std::begin(kContainers), std::end(kContainers), n) != std::end(kContainers)) {
         n += ' ';
         n += upper(args_[1]);
     }

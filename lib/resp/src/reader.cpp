@@ -29,7 +29,9 @@ namespace {
 
 using State = ReplyReader::State;
 
-State* state_of(const redisReadTask* task) { return static_cast<State*>(task->privdata); }
+State* state_of(const redisReadTask* task) {
+    return static_cast<State*>(task->privdata);
+}
 
 void fail(State* st, std::string message) {
     if (!st->callback_error) {
@@ -126,10 +128,14 @@ void* create_integer(const redisReadTask* task, long long value) noexcept {
     return place(task, std::move(r));
 }
 
-void* create_nil(const redisReadTask* task) noexcept { return place(task, Reply{}); }
+void* create_nil(const redisReadTask* task) noexcept {
+    return place(task, Reply{});
+}
 
 /// hiredis frees only root objects (r->reply); children live inside their root.
-void free_object(void* obj) noexcept { delete static_cast<Reply*>(obj); }
+void free_object(void* obj) noexcept {
+    delete static_cast<Reply*>(obj);
+}
 
 redisReplyObjectFunctions kFunctions = {create_string, create_array, create_integer, create_nil,
                                         free_object};
@@ -149,7 +155,9 @@ ReplyReader::~ReplyReader() = default;
 ReplyReader::ReplyReader(ReplyReader&&) noexcept = default;
 ReplyReader& ReplyReader::operator=(ReplyReader&&) noexcept = default;
 
-std::size_t ReplyReader::buffered() const { return state_->reader->len - state_->reader->pos; }
+std::size_t ReplyReader::buffered() const {
+    return state_->reader->len - state_->reader->pos;
+}
 
 Expected<void, ReaderError> ReplyReader::feed(std::string_view bytes) {
     if (state_->poisoned) {
@@ -175,11 +183,11 @@ Expected<std::optional<Reply>, ReaderError> ReplyReader::next() {
     void* obj = nullptr;
     if (redisReaderGetReply(state_->reader, &obj) != REDIS_OK) {
         // A callback's own reason beats hiredis's generic "Out of memory".
-        state_->poisoned = state_->callback_error
-                               ? *state_->callback_error
-                               : ReaderError{ReaderError::Kind::kProtocol,
-                                             std::string("protocol error: ") +
-                                                 state_->reader->errstr};
+        state_->poisoned =
+            state_->callback_error
+                ? *state_->callback_error
+                : ReaderError{ReaderError::Kind::kProtocol,
+                              std::string("protocol error: ") + state_->reader->errstr};
         return unexpected(*state_->poisoned);
     }
     if (obj == nullptr) {
@@ -203,9 +211,9 @@ Expected<Reply, ReaderError> parse_one(std::string_view bytes, ReaderLimits limi
         return unexpected(ReaderError{ReaderError::Kind::kProtocol, "incomplete reply"});
     }
     if (reader.buffered() != 0) {
-        return unexpected(ReaderError{ReaderError::Kind::kProtocol,
-                                      "trailing bytes after reply: " +
-                                          std::to_string(reader.buffered())});
+        return unexpected(
+            ReaderError{ReaderError::Kind::kProtocol,
+                        "trailing bytes after reply: " + std::to_string(reader.buffered())});
     }
     return std::move(**got);
 }

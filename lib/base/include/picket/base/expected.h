@@ -25,7 +25,7 @@ Unexpected<std::decay_t<E>> unexpected(E&& e) {
 /// Either a value of T or an error of E. Accessing the wrong alternative asserts.
 template <class T, class E>
 class [[nodiscard]] Expected {
-public:
+  public:
     Expected(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
     template <class G>
     Expected(Unexpected<G> e)  // NOLINT: implicit by design
@@ -61,14 +61,14 @@ public:
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
 
-private:
+  private:
     std::variant<T, E> v_;
 };
 
 /// Success with no value, or an error.
 template <class E>
 class [[nodiscard]] Expected<void, E> {
-public:
+  public:
     Expected() = default;
     template <class G>
     Expected(Unexpected<G> e) : e_(E(std::move(e.error))) {}  // NOLINT: implicit by design
@@ -80,7 +80,7 @@ public:
         return *e_;
     }
 
-private:
+  private:
     std::optional<E> e_;
 };
 

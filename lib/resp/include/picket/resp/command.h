@@ -11,7 +11,7 @@ namespace picket::resp {
 
 /// One command: its arguments, binary-safe. `Command{"CLUSTER", "NODES"}`.
 class Command {
-public:
+  public:
     Command() = default;
     Command(std::initializer_list<std::string_view> args);
     explicit Command(std::vector<std::string> args) : args_(std::move(args)) {}
@@ -36,7 +36,7 @@ public:
     void encode_to(std::string& out) const;
     std::string encode() const;
 
-private:
+  private:
     std::vector<std::string> args_;
 };
 

@@ -40,7 +40,7 @@ struct ReaderError {
 /// Feeds bytes in, takes complete replies out. Not thread-safe; one per connection.
 /// After any error the reader is poisoned: every later call returns the same error.
 class ReplyReader {
-public:
+  public:
     explicit ReplyReader(ReaderLimits limits = {});
     ~ReplyReader();
     ReplyReader(const ReplyReader&) = delete;
@@ -62,7 +62,7 @@ public:
 
     struct State;  // hiredis reader plus our limit bookkeeping (reader.cpp)
 
-private:
+  private:
     ReaderLimits limits_;
     std::unique_ptr<State> state_;
 };
