@@ -4,6 +4,10 @@
 function(picket_warnings target)
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
                                              -Wsign-conversion -Wnon-virtual-dtor)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+        # GCC 12 false positive on Asio's coroutine frame allocator (GCC bug 103993).
+        target_compile_options(${target} PRIVATE -Wno-mismatched-new-delete)
+    endif()
     if(PICKET_WERROR)
         target_compile_options(${target} PRIVATE -Werror)
     endif()

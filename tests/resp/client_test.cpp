@@ -1,0 +1,408 @@
+// picket::resp::Client against scripted in-process servers on loopback: what a broken
+// or hostile server can do to us (garbage, huge lengths, unsolicited replies, late
+// replies, closing mid-command). Real-Redis behaviour is in tests/integration.
+
+#include "picket/resp/client.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <functional>
+
+namespace picket::resp {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
+
+/// Runs the io_context until `done` or 10 s pass (a bound, not a timing assertion).
+void run_until(asio::io_context& io, const std::function<bool()>& done) {
+    const auto limit = std::chrono::steady_clock::now() + 10s;
+    while (!done() && std::chrono::steady_clock::now() < limit) {
+        if (io.stopped()) {
+            io.restart();  // ran out of work earlier; nothing pending is lost by this
+        }
+        io.run_for(5ms);
+    }
+    ASSERT_TRUE(done()) << "test coroutine did not finish within 10 s";
+}
+
+template <class T>
+T await(asio::io_context& io, asio::awaitable<T> op) {
+    std::optional<T> out;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto result = co_await std::move(op);
+            out.emplace(std::move(result));
+        },
+        asio::detached);
+    run_until(io, [&] { return out.has_value(); });
+    return std::move(*out);
+}
+
+/// A server that accepts connections one after another on one port and runs the script
+/// on each (the script gets the connection's index: 0, 1, ...).
+class ScriptedServer {
+  public:
+    using Script = std::function<asio::awaitable<void>(tcp::socket&, int)>;
+
+    ScriptedServer(asio::io_context& io, std::function<asio::awaitable<void>(tcp::socket&)> script)
+        : ScriptedServer(
+              io, [script](tcp::socket& s, int) { return script(s); }, 0) {}
+    ScriptedServer(asio::io_context& io, Script script, int /*indexed*/)
+        : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+          script_(std::move(script)) {
+        asio::co_spawn(io, serve(), asio::detached);
+    }
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  private:
+    asio::awaitable<void> serve() {
+        for (int index = 0; index < 16; ++index) {
+            auto [ec, socket] = co_await acceptor_.async_accept(kAsTuple);
+            if (ec) {
+                co_return;
+            }
+            sockets_.push_back(std::make_unique<tcp::socket>(std::move(socket)));
+            asio::co_spawn(acceptor_.get_executor(), script_(*sockets_.back(), index),
+                           asio::detached);
+        }
+    }
+
+    tcp::acceptor acceptor_;
+    std::vector<std::unique_ptr<tcp::socket>> sockets_;
+    Script script_;
+};
+
+/// Reads until `n` complete commands (RESP arrays) have arrived; returns the raw bytes.
+asio::awaitable<std::string> read_commands(tcp::socket& s, std::size_t n) {
+    std::string got;
+    std::array<char, 4096> buf{};
+    while (true) {
+        ReplyReader reader;
+        (void)reader.feed(got);
+        std::size_t complete = 0;
+        while (true) {
+            auto next = reader.next();
+            if (!next || !next->has_value()) {
+                break;
+            }
+            ++complete;
+        }
+        if (complete >= n) {
+            co_return got;
+        }
+        auto [ec, len] = co_await s.async_read_some(asio::buffer(buf), kAsTuple);
+        if (ec) {
+            co_return got;
+        }
+        got.append(buf.data(), len);
+    }
+}
+
+asio::awaitable<void> reply_after(tcp::socket& s, std::size_t commands, std::string bytes) {
+    co_await read_commands(s, commands);
+    co_await asio::async_write(s, asio::buffer(bytes), kAsTuple);
+}
+
+ClientOptions options_for(std::uint16_t port) {
+    ClientOptions o;
+    o.port = port;
+    o.client_name.clear();  // no handshake: the scripts see only the test's commands
+    return o;
+}
+
+TEST(Client, PipelinesAndMatchesRepliesInOrder) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await reply_after(s, 3, "+A\r\n:2\r\n$1\r\nc\r\n");
+        co_await reply_after(s, 1, "+D\r\n");
+    });
+    Client client(io.get_executor(), options_for(server.port()));
+    auto replies =
+        await(io, client.exec({Command{"ECHO", "a"}, Command{"INCR", "b"}, Command{"GET", "c"}}));
+    ASSERT_TRUE(replies) << replies.error().message;
+    ASSERT_EQ(replies->size(), 3u);
+    EXPECT_EQ((*replies)[0], Reply::status("A"));
+    EXPECT_EQ((*replies)[1], Reply::integer_reply(2));
+    EXPECT_EQ((*replies)[2], Reply::string("c"));
+    auto d = await(io, client.exec(Command{"PING"}));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(*d, Reply::status("D"));
+    EXPECT_EQ(client.connections_made(), 1u);
+}
+
+TEST(Client, SendsHandshakeWithAclUserAndName) {
+    asio::io_context io;
+    std::string seen;
+    ScriptedServer server(io, [&](tcp::socket& s) -> asio::awaitable<void> {
+        seen = co_await read_commands(s, 2);
+        const std::string ok = "+OK\r\n+OK\r\n";
+        co_await asio::async_write(s, asio::buffer(ok), kAsTuple);
+    });
+    auto opts = options_for(server.port());
+    opts.username = "picket";
+    opts.password = "s3cret";
+    opts.client_name = "picket-test";
+    Client client(io.get_executor(), opts);
+    auto up = await(io, client.connect());
+    ASSERT_TRUE(up) << up.error().message;
+    EXPECT_EQ(seen, Command({"AUTH", "picket", "s3cret"}).encode() +
+                        Command({"CLIENT", "SETNAME", "picket-test"}).encode());
+}
+
+TEST(Client, RefusedAuthIsAnAuthError) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await reply_after(s, 2, "-WRONGPASS invalid username-password pair\r\n+OK\r\n");
+    });
+    auto opts = options_for(server.port());
+    opts.password = "nope";
+    opts.client_name = "picket";
+    Client client(io.get_executor(), opts);
+    auto r = await(io, client.exec(Command{"PING"}));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::kAuth);
+    EXPECT_NE(r.error().message.find("AUTH refused: WRONGPASS"), std::string::npos)
+        << r.error().message;
+    EXPECT_EQ(r.error().message.find("nope"), std::string::npos) << "password leaked";
+    EXPECT_FALSE(client.connected());
+}
+
+TEST(Client, RedisErrorRepliesAreValuesNotFailures) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await reply_after(s, 1, "-LOADING Redis is loading the dataset in memory\r\n");
+    });
+    Client client(io.get_executor(), options_for(server.port()));
+    auto r = await(io, client.exec(Command{"PING"}));
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->is_error());
+    EXPECT_EQ(r->error_code(), "LOADING");
+    EXPECT_TRUE(client.connected());
+}
+
+TEST(Client, GarbageIsAProtocolErrorAndClosesTheConnection) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await reply_after(s, 1, "HTTP/1.1 400 Bad Request\r\n\r\n");
+    });
+    Client client(io.get_executor(), options_for(server.port()));
+    auto r = await(io, client.exec(Command{"PING"}));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::kProtocol);
+    EXPECT_NE(r.error().message.find("127.0.0.1:"), std::string::npos);
+    EXPECT_FALSE(client.connected());
+}
+
+TEST(Client, HugeDeclaredArrayHitsTheElementLimit) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await reply_after(s, 1, "*2000000000\r\n:1\r\n");
+    });
+    Client client(io.get_executor(), options_for(server.port()));
+    auto r = await(io, client.exec(Command{"CLUSTER", "SHARDS"}));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::kLimit);
+    EXPECT_NE(r.error().message.find("exceeds limit"), std::string::npos) << r.error().message;
+}
+
+TEST(Client, EndlessBulkHitsTheBufferLimit) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await read_commands(s, 1);
+        const std::string head = "$900000000\r\n";
+        co_await asio::async_write(s, asio::buffer(head), kAsTuple);
+        const std::string chunk(64 * 1024, 'x');
+        for (int i = 0; i < 64; ++i) {  // 4 MiB at most, bounded
+            auto [ec, n] = co_await asio::async_write(s, asio::buffer(chunk), kAsTuple);
+            if (ec) {
+                break;
+            }
+        }
+    });
+    auto opts = options_for(server.port());
+    opts.limits.max_buffer_bytes = 1 << 20;
+    Client client(io.get_executor(), opts);
+    auto r = await(io, client.exec(Command{"GET", "k"}, 5s));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::kLimit);
+    EXPECT_NE(r.error().message.find("unparsed bytes"), std::string::npos) << r.error().message;
+}
+
+TEST(Client, UnsolicitedReplyClosesTheConnection) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await reply_after(s, 1, "+PONG\r\n+SURPRISE\r\n");
+        co_await read_commands(s, 100);  // hold the socket open until the client closes
+    });
+    Client client(io.get_executor(), options_for(server.port()));
+    auto r = await(io, client.exec(Command{"PING"}));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r, Reply::status("PONG"));
+    run_until(io, [&] { return !client.connected(); });
+}
+
+TEST(Client, LateReplyOfATimedOutRequestIsDroppedNotMisdelivered) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        // Answer nothing until the second command is in, then answer both.
+        co_await reply_after(s, 2, "+FIRST\r\n+SECOND\r\n");
+        co_await read_commands(s, 100);
+    });
+    Client client(io.get_executor(), options_for(server.port()));
+    auto first = await(io, client.exec(Command{"ECHO", "first"}, 50ms));
+    ASSERT_FALSE(first);
+    EXPECT_EQ(first.error().kind, ErrorKind::kTimeout);
+    EXPECT_TRUE(client.connected()) << "a timeout must not close the connection";
+    EXPECT_EQ(client.outstanding(), 1u);
+    auto second = await(io, client.exec(Command{"ECHO", "second"}, 5s));
+    ASSERT_TRUE(second) << second.error().message;
+    EXPECT_EQ(*second, Reply::status("SECOND"));
+    EXPECT_EQ(client.outstanding(), 0u);
+}
+
+TEST(Client, TooManyUnansweredRequestsFailAtOnce) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await read_commands(s, 1000);  // a stalled server: reads, never answers
+    });
+    auto opts = options_for(server.port());
+    opts.max_outstanding = 3;
+    Client client(io.get_executor(), opts);
+    for (int i = 0; i < 3; ++i) {
+        auto r = await(io, client.exec(Command{"PING"}, 10ms));
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().kind, ErrorKind::kTimeout);
+    }
+    auto r = await(io, client.exec(Command{"PING"}, 10s));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::kTimeout);
+    EXPECT_NE(r.error().message.find("3 requests unanswered"), std::string::npos);
+}
+
+TEST(Client, ServerClosingMidCommandFailsTheCommand) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await read_commands(s, 1);
+        s.close();
+    });
+    Client client(io.get_executor(), options_for(server.port()));
+    auto r = await(io, client.exec(Command{"BLPOP", "q", "0"}, 5s));
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().kind == ErrorKind::kClosed || r.error().kind == ErrorKind::kReset)
+        << to_string(r.error().kind) << ": " << r.error().message;
+}
+
+std::uint16_t unused_port(asio::io_context& io) {
+    tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    return a.local_endpoint().port();  // closed again when `a` goes out of scope
+}
+
+TEST(Client, RefusedConnectionAndBackoff) {
+    asio::io_context io;
+    auto opts = options_for(unused_port(io));
+    opts.reconnect_initial = 200ms;
+    Client client(io.get_executor(), opts);
+    auto r = await(io, client.exec(Command{"PING"}));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::kRefused) << r.error().message;
+    // Within the backoff window: same kind at once, saying when the next attempt is.
+    auto again = await(io, client.exec(Command{"PING"}));
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().kind, ErrorKind::kRefused);
+    EXPECT_NE(again.error().message.find("next attempt in"), std::string::npos);
+    EXPECT_EQ(client.connections_made(), 0u);
+}
+
+TEST(Client, ReconnectsAfterTheServerClosesTheConnection) {
+    asio::io_context io;
+    ScriptedServer server(
+        io,
+        [](tcp::socket& s, int index) -> asio::awaitable<void> {
+            if (index == 0) {
+                co_await reply_after(s, 1, "+ONE\r\n");
+                s.close();
+            } else {
+                co_await reply_after(s, 1, "+TWO\r\n");
+                co_await read_commands(s, 100);
+            }
+        },
+        0);
+    Client client(io.get_executor(), options_for(server.port()));
+    auto one = await(io, client.exec(Command{"PING"}));
+    ASSERT_TRUE(one);
+    EXPECT_EQ(*one, Reply::status("ONE"));
+    run_until(io, [&] { return !client.connected(); });
+    auto two = await(io, client.exec(Command{"PING"}));
+    ASSERT_TRUE(two) << two.error().message;
+    EXPECT_EQ(*two, Reply::status("TWO"));
+    EXPECT_EQ(client.connections_made(), 2u);
+}
+
+TEST(Client, ConcurrentCallersShareOneConnectAndOneConnection) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await reply_after(s, 2, "+A\r\n+B\r\n");
+        co_await read_commands(s, 100);
+    });
+    Client client(io.get_executor(), options_for(server.port()));
+    std::optional<Expected<Reply, ClientError>> a, b;
+    const Command ca{"ECHO", "a"}, cb{"ECHO", "b"};
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto r = co_await client.exec(ca);
+            a.emplace(std::move(r));
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto r = co_await client.exec(cb);
+            b.emplace(std::move(r));
+        },
+        asio::detached);
+    run_until(io, [&] { return a.has_value() && b.has_value(); });
+    ASSERT_TRUE(*a);
+    ASSERT_TRUE(*b);
+    EXPECT_EQ(**a, Reply::status("A"));
+    EXPECT_EQ(**b, Reply::status("B"));
+    EXPECT_EQ(client.connections_made(), 1u);
+}
+
+TEST(Client, DestroyingTheClientCompletesOutstandingCalls) {
+    asio::io_context io;
+    ScriptedServer server(
+        io, [](tcp::socket& s) -> asio::awaitable<void> { co_await read_commands(s, 1000); });
+    auto client = std::make_unique<Client>(io.get_executor(), options_for(server.port()));
+    std::optional<Expected<Reply, ClientError>> out;
+    const Command ping{
+        "PING"};  // outside the coroutine: GCC 12 miscompiles braced temporaries there
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto result = co_await client->exec(ping, 30s);
+            out.emplace(std::move(result));
+        },
+        asio::detached);
+    run_until(io, [&] { return client->outstanding() == 1; });
+    client.reset();
+    run_until(io, [&] { return out.has_value(); });
+    ASSERT_FALSE(*out);
+    EXPECT_EQ(out->error().kind, ErrorKind::kClosed);
+}
+
+}  // namespace
+}  // namespace picket::resp
