@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "picket/testing/run_async.h"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -25,31 +27,8 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
-/// Runs the io_context until `done` or 10 s pass (a bound, not a timing assertion).
-void run_until(asio::io_context& io, const std::function<bool()>& done) {
-    const auto limit = std::chrono::steady_clock::now() + 10s;
-    while (!done() && std::chrono::steady_clock::now() < limit) {
-        if (io.stopped()) {
-            io.restart();  // ran out of work earlier; nothing pending is lost by this
-        }
-        io.run_for(5ms);
-    }
-    ASSERT_TRUE(done()) << "test coroutine did not finish within 10 s";
-}
-
-template <class T>
-T await(asio::io_context& io, asio::awaitable<T> op) {
-    std::optional<T> out;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto result = co_await std::move(op);
-            out.emplace(std::move(result));
-        },
-        asio::detached);
-    run_until(io, [&] { return out.has_value(); });
-    return std::move(*out);
-}
+using testing::await;
+using testing::run_until;
 
 /// A server that accepts connections one after another on one port and runs the script
 /// on each (the script gets the connection's index: 0, 1, ...).
@@ -358,27 +337,13 @@ TEST(Client, ConcurrentCallersShareOneConnectAndOneConnection) {
         co_await read_commands(s, 100);
     });
     Client client(io.get_executor(), options_for(server.port()));
-    std::optional<Expected<Reply, ClientError>> a, b;
-    const Command ca{"ECHO", "a"}, cb{"ECHO", "b"};
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto r = co_await client.exec(ca);
-            a.emplace(std::move(r));
-        },
-        asio::detached);
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto r = co_await client.exec(cb);
-            b.emplace(std::move(r));
-        },
-        asio::detached);
-    run_until(io, [&] { return a.has_value() && b.has_value(); });
-    ASSERT_TRUE(*a);
-    ASSERT_TRUE(*b);
-    EXPECT_EQ(**a, Reply::status("A"));
-    EXPECT_EQ(**b, Reply::status("B"));
+    auto a = testing::spawn(io, client.exec(Command{"ECHO", "a"}));
+    auto b = testing::spawn(io, client.exec(Command{"ECHO", "b"}));
+    run_until(io, [&] { return a->has_value() && b->has_value(); });
+    ASSERT_TRUE(**a);
+    ASSERT_TRUE(**b);
+    EXPECT_EQ(***a, Reply::status("A"));
+    EXPECT_EQ(***b, Reply::status("B"));
     EXPECT_EQ(client.connections_made(), 1u);
 }
 
