@@ -151,6 +151,8 @@ TEST_F(ClusterFixtureTest, KilledMasterFailsOverAndRejoinsAsReplica) {
     EXPECT_FALSE(picket::testing::process_exists(old_pid));
 
     const auto kill_time = Clock::now();
+    c.wait_until_failed(m, 30s);
+    std::printf("[ fixture  ] killed master flagged fail after %.2f s\n", seconds_since(kill_time));
     c.wait_until_master(r, 30s);
     std::printf(
         "[ fixture  ] replica promoted %.2f s after the master was killed "
@@ -251,6 +253,34 @@ TEST(TlsNodeTest, AnswersWithTheRightCaAndRefusesAnotherCa) {
     const pid_t pid = node->pid();
     node.reset();
     EXPECT_FALSE(picket::testing::process_exists(pid));
+}
+
+// tls-cluster and tls-replication: the bus and replication links run over TLS too.
+TEST(TlsClusterTest, CreatesAClusterThatServesOnlyTls) {
+    TempDir pki("picket-pki");
+    const TlsMaterial tls = TlsMaterial::generate(pki.path());
+    ClusterOptions options;
+    options.name = "tls-cluster";
+    options.node.cluster_node_timeout_ms = 2000;
+    options.node.tls = tls.server_files();
+    const auto start = Clock::now();
+    auto c = RedisCluster::create(options);
+    std::printf("[ fixture  ] 3+3 TLS cluster created in %.2f s\n", seconds_since(start));
+    EXPECT_EQ(c->master_indices().size(), 3u);
+    EXPECT_EQ(c->replica_indices().size(), 3u);
+    CliOptions redirects;
+    redirects.follow_redirects = true;
+    for (int k = 0; k < 5; ++k) {
+        const std::string key = "tls-key-" + std::to_string(k);
+        const CliResult set = c->node(1).cli_with(redirects, {"SET", key, "v"});
+        EXPECT_TRUE(set.ok()) << set.describe();
+        const CliResult get = c->node(4).cli_with(redirects, {"GET", key});
+        EXPECT_EQ(get.trimmed(), "v") << get.describe();
+    }
+    // Replication over TLS carried the writes: WAIT on a master sees its replica ack.
+    const auto masters = c->master_indices();
+    ASSERT_FALSE(masters.empty());
+    EXPECT_EQ(c->node(masters[0]).cli_ok({"WAIT", "1", "2000"}), "1");
 }
 
 TEST(PortsTest, HandsOutDistinctPortsWithFreeBusPorts) {

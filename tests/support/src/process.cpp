@@ -250,7 +250,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, milliseconds tim
             result.timed_out = true;
             break;
         }
-        const int ready = ::poll(fds.data(), n, static_cast<int>(left.count()) + 1);
+        const int wait_ms = static_cast<int>(std::min<long>(left.count() + 1, 1000));
+        const int ready = ::poll(fds.data(), n, wait_ms);
         if (ready < 0 && errno != EINTR) {
             break;
         }

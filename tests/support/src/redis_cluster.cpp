@@ -392,6 +392,32 @@ void RedisCluster::wait_until_master(std::size_t i, milliseconds timeout) {
     }
 }
 
+void RedisCluster::wait_until_failed(std::size_t i, milliseconds timeout) {
+    const std::string& id = node_id(i);
+    const std::string& name = node(i).name();
+    std::string last;
+    const bool ok = wait_for(
+        [&] {
+            for (std::size_t j = 0; j < size(); ++j) {
+                if (j == i || !nodes_[j]->reachable()) {
+                    continue;
+                }
+                const auto view = cluster_nodes(j);
+                const auto* e = find_entry(view, id);
+                if (e == nullptr || !e->has_flag("fail")) {
+                    last = nodes_[j]->name() + " does not flag " + name + " fail" +
+                           (e != nullptr ? " (" + join(e->flags, ',') + ")" : "");
+                    return false;
+                }
+            }
+            return true;
+        },
+        timeout);
+    if (!ok) {
+        fail_wait(name + " to be flagged fail", last);
+    }
+}
+
 void RedisCluster::wait_until_replica_of(std::size_t r, std::size_t m, milliseconds timeout) {
     const std::string& id = node_id(r);
     const std::string& master_id = node_id(m);

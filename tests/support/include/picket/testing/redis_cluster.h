@@ -87,8 +87,15 @@ class RedisCluster {
     /// Waits until every reachable node says cluster_state:ok; every reachable node's
     /// CLUSTER NODES lists exactly the cluster's nodes, none in handshake/noaddr; no view
     /// marks a reachable node fail/fail?; views agree with each node's own role and
-    /// master; every reachable replica has master_link_status:up.
+    /// master; every reachable replica has master_link_status:up. Killed and paused nodes
+    /// are skipped, so right after a kill() this holds until the others notice (a node
+    /// timeout later): to wait for the consequences, use wait_until_failed /
+    /// wait_until_master.
     void wait_cluster_ok(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    /// Waits until every other reachable node flags node i "fail" (not just "fail?"): the
+    /// cluster's own majority failure detection has concluded.
+    void wait_until_failed(std::size_t i,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
     /// Waits until node i says role:master (INFO replication) and every other reachable
     /// node lists it as a master that is not failing.
     void wait_until_master(std::size_t i,
