@@ -1,0 +1,367 @@
+// Unit tests of picket::detect::Detector, in the style of Envoy's outlier detection
+// tests: a manual clock, probe results fed one by one, events and state asserted after
+// each step. No sleeps, no sockets.
+
+#include "picket/detect/detector.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace picket::detect {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kMaster = "10.0.0.1:6379";
+constexpr const char* kReplica = "10.0.0.2:6379";
+constexpr const char* kOther = "10.0.0.3:6379";
+
+class DetectorTest : public ::testing::Test {
+  protected:
+    DetectorTest() : detector_(config()) {
+        detector_.set_nodes(
+            {{kMaster, "m1", true, ""}, {kReplica, "r1", false, kMaster}, {kOther, "m2", true, ""}},
+            now_);
+        detector_.take_output();
+    }
+
+    static DetectorConfig config() {
+        DetectorConfig c;
+        c.down_after = 1s;
+        c.down_after_unresponsive = 5s;
+        c.loading_grace = 3s;
+        c.tick_interval = 100ms;
+        c.loop_lag = 500ms;
+        c.safe_mode_hold = 10s;
+        return c;
+    }
+
+    /// One probe that takes `rtt`; advances the clock by it.
+    void probe(const char* address, ProbeOutcome outcome, Duration rtt = 1ms) {
+        Probe p{outcome, now_, now_ + rtt, {}};
+        now_ += rtt;
+        detector_.on_probe(address, p);
+    }
+    /// Advances the clock in ticks of 100 ms, probing `address` with `outcome` on each
+    /// (the way the shell's loop does), and ticking.
+    void run_for(Duration d, const char* address, ProbeOutcome outcome, Duration rtt = 1ms) {
+        const TimePoint end = now_ + d;
+        while (now_ < end) {
+            probe(address, outcome, rtt);
+            probe(kOther, ProbeOutcome::kPong);
+            now_ += 100ms - 2 * rtt;
+            detector_.tick(now_);
+        }
+    }
+    void tick(Duration d) {
+        now_ += d;
+        detector_.tick(now_);
+    }
+
+    std::vector<Event> events_of(Event::Kind kind) {
+        auto out = detector_.take_output();
+        std::vector<Event> matching;
+        for (auto& e : out.events) {
+            if (e.kind == kind) {
+                matching.push_back(e);
+            }
+        }
+        return matching;
+    }
+
+    const NodeStatus& status(const char* address) { return *detector_.node(address); }
+
+    Opinion opinion_of(const char* address) {
+        for (auto& o : detector_.opinions(now_)) {
+            if (o.address == address) {
+                return o;
+            }
+        }
+        ADD_FAILURE() << "no opinion of " << address;
+        return {};
+    }
+
+    static cluster::ReplicationInfo replica_info(bool link_up, std::int64_t offset = 1000) {
+        cluster::ReplicationInfo r;
+        r.role = cluster::ReplicationRole::kReplica;
+        r.master_host = "10.0.0.1";
+        r.master_port = 6379;
+        r.master_link_status =
+            link_up ? cluster::MasterLinkStatus::kUp : cluster::MasterLinkStatus::kDown;
+        r.slave_repl_offset = offset;
+        return r;
+    }
+    static cluster::ReplicationInfo master_info(std::int64_t offset) {
+        cluster::ReplicationInfo r;
+        r.role = cluster::ReplicationRole::kMaster;
+        r.master_repl_offset = offset;
+        return r;
+    }
+
+    TimePoint now_{std::chrono::seconds(1000)};
+    Detector detector_;
+};
+
+TEST_F(DetectorTest, NewNodesAreUnknownAndAskForReplicationInfo) {
+    Detector d(config());
+    d.set_nodes({{kMaster, "m1", true, ""}}, now_);
+    auto out = d.take_output();
+    ASSERT_EQ(out.events.size(), 1u);
+    EXPECT_EQ(out.events[0].kind, Event::Kind::kNodeAdded);
+    EXPECT_EQ(out.actions, (std::vector<Action>{{Action::Kind::kRefreshReplication, kMaster}}));
+    EXPECT_EQ(d.node(kMaster)->state, NodeState::kUnknown);
+}
+
+TEST_F(DetectorTest, PongKeepsANodeUp) {
+    run_for(3s, kMaster, ProbeOutcome::kPong);
+    EXPECT_EQ(status(kMaster).state, NodeState::kUp);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kNone);
+    EXPECT_TRUE(events_of(Event::Kind::kSdown).empty());
+    EXPECT_FALSE(opinion_of(kMaster).sdown);
+}
+
+TEST_F(DetectorTest, RefusedIsDeadEvidenceAndSdownAfterDownAfter) {
+    run_for(500ms, kMaster, ProbeOutcome::kPong);
+    const TimePoint first_failure = now_;
+    run_for(900ms, kMaster, ProbeOutcome::kRefused);
+    EXPECT_EQ(status(kMaster).state, NodeState::kFailing);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kDead);
+    EXPECT_TRUE(events_of(Event::Kind::kSdown).empty());
+    EXPECT_FALSE(opinion_of(kMaster).sdown);
+
+    run_for(200ms, kMaster, ProbeOutcome::kRefused);
+    auto sdown = events_of(Event::Kind::kSdown);
+    ASSERT_EQ(sdown.size(), 1u);
+    EXPECT_EQ(sdown[0].address, kMaster);
+    EXPECT_EQ(sdown[0].evidence, Evidence::kDead);
+    EXPECT_EQ(sdown[0].detail, "connection refused");
+    // Declared within one probe period of the threshold, measured from the first failure.
+    EXPECT_GE(sdown[0].at - first_failure, 1s);
+    EXPECT_LE(sdown[0].at - first_failure, 1s + 100ms);
+    EXPECT_EQ(*status(kMaster).failing_since, first_failure);
+
+    auto o = opinion_of(kMaster);
+    EXPECT_TRUE(o.sdown);
+    EXPECT_EQ(o.node_id, "m1");
+    EXPECT_EQ(o.evidence, Evidence::kDead);
+    EXPECT_GE(o.down_for, 1s);
+}
+
+TEST_F(DetectorTest, ResetAndClosedAreDeadEvidenceToo) {
+    probe(kMaster, ProbeOutcome::kClosed);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kDead);
+    probe(kMaster, ProbeOutcome::kReset);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kDead);
+    EXPECT_EQ(status(kMaster).reason, "connection reset");
+}
+
+TEST_F(DetectorTest, TimeoutsOnlyNeedDownAfterUnresponsive) {
+    run_for(4900ms, kMaster, ProbeOutcome::kTimeout, 50ms);
+    EXPECT_EQ(status(kMaster).state, NodeState::kFailing);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kUnresponsive);
+    EXPECT_TRUE(events_of(Event::Kind::kSdown).empty());
+    run_for(200ms, kMaster, ProbeOutcome::kTimeout, 50ms);
+    auto sdown = events_of(Event::Kind::kSdown);
+    ASSERT_EQ(sdown.size(), 1u);
+    EXPECT_EQ(sdown[0].evidence, Evidence::kUnresponsive);
+    EXPECT_EQ(sdown[0].detail, "no reply before the deadline");
+}
+
+TEST_F(DetectorTest, UnreachableCountsAsUnresponsiveNotDead) {
+    run_for(2s, kMaster, ProbeOutcome::kUnreachable);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kUnresponsive);
+    EXPECT_EQ(status(kMaster).state, NodeState::kFailing);
+}
+
+TEST_F(DetectorTest, TimeoutsTurningIntoRefusalsBecomeDeadAtOnce) {
+    // A VM reboots: silence, then its kernel answers while Redis is still down.
+    run_for(2s, kMaster, ProbeOutcome::kTimeout, 50ms);
+    EXPECT_TRUE(events_of(Event::Kind::kSdown).empty());
+    probe(kMaster, ProbeOutcome::kRefused);
+    auto sdown = events_of(Event::Kind::kSdown);
+    ASSERT_EQ(sdown.size(), 1u) << "failing for 2 s already, past down_after";
+    EXPECT_EQ(sdown[0].evidence, Evidence::kDead);
+}
+
+TEST_F(DetectorTest, AnyReplyRecoversAndReportsHowLongItWasDown) {
+    run_for(1500ms, kMaster, ProbeOutcome::kRefused);
+    ASSERT_EQ(status(kMaster).state, NodeState::kSdown);
+    detector_.take_output();
+    probe(kMaster, ProbeOutcome::kPong);
+    auto out = detector_.take_output();
+    auto rec = std::find_if(out.events.begin(), out.events.end(),
+                            [](const Event& e) { return e.kind == Event::Kind::kRecovered; });
+    ASSERT_NE(rec, out.events.end());
+    EXPECT_GE(rec->duration, 1500ms);
+    EXPECT_NE(std::find(out.actions.begin(), out.actions.end(),
+                        Action{Action::Kind::kRefreshReplication, kMaster}),
+              out.actions.end())
+        << "a state change asks for INFO replication at once";
+    EXPECT_EQ(status(kMaster).state, NodeState::kUp);
+    EXPECT_FALSE(status(kMaster).failing_since.has_value());
+    EXPECT_FALSE(opinion_of(kMaster).sdown);
+}
+
+TEST_F(DetectorTest, BusyAndMasterDownAndErrorRepliesMeanAlive) {
+    for (auto outcome :
+         {ProbeOutcome::kBusy, ProbeOutcome::kMasterDown, ProbeOutcome::kErrorReply}) {
+        run_for(900ms, kMaster, ProbeOutcome::kRefused);
+        run_for(200ms, kMaster, outcome);
+        EXPECT_EQ(status(kMaster).state, NodeState::kUp) << to_string(outcome);
+        run_for(2s, kMaster, outcome);
+        EXPECT_EQ(status(kMaster).state, NodeState::kUp) << to_string(outcome);
+    }
+    EXPECT_TRUE(events_of(Event::Kind::kSdown).empty());
+}
+
+TEST_F(DetectorTest, ErrorCodesMapToOutcomes) {
+    EXPECT_EQ(probe_outcome_for_error_code("BUSY"), ProbeOutcome::kBusy);
+    EXPECT_EQ(probe_outcome_for_error_code("MASTERDOWN"), ProbeOutcome::kMasterDown);
+    EXPECT_EQ(probe_outcome_for_error_code("LOADING"), ProbeOutcome::kLoading);
+    EXPECT_EQ(probe_outcome_for_error_code("NOAUTH"), ProbeOutcome::kErrorReply);
+}
+
+TEST_F(DetectorTest, IndeterminateErrorsAreNoEvidence) {
+    run_for(10s, kMaster, ProbeOutcome::kIndeterminate);
+    EXPECT_NE(status(kMaster).state, NodeState::kSdown);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kNone);
+}
+
+TEST_F(DetectorTest, LoadingIsAliveWithinGraceThenAMasterCountsAsDown) {
+    run_for(2900ms, kMaster, ProbeOutcome::kLoading);
+    EXPECT_EQ(status(kMaster).state, NodeState::kLoading);
+    EXPECT_TRUE(events_of(Event::Kind::kSdown).empty());
+    run_for(200ms, kMaster, ProbeOutcome::kLoading);
+    auto sdown = events_of(Event::Kind::kSdown);
+    ASSERT_EQ(sdown.size(), 1u);
+    EXPECT_EQ(sdown[0].evidence, Evidence::kDead);
+    EXPECT_NE(sdown[0].detail.find("still loading"), std::string::npos);
+    EXPECT_TRUE(opinion_of(kMaster).sdown);
+    // Done loading: recovered.
+    probe(kMaster, ProbeOutcome::kPong);
+    EXPECT_EQ(status(kMaster).state, NodeState::kUp);
+    EXPECT_EQ(events_of(Event::Kind::kRecovered).size(), 1u);
+}
+
+TEST_F(DetectorTest, LoadingReplicaIsNotDown) {
+    run_for(10s, kReplica, ProbeOutcome::kLoading);
+    EXPECT_EQ(status(kReplica).state, NodeState::kLoading);
+    EXPECT_TRUE(events_of(Event::Kind::kSdown).empty());
+}
+
+TEST_F(DetectorTest, KilledThenRestartedWithLoadingEndsTheFailure) {
+    run_for(1500ms, kMaster, ProbeOutcome::kRefused);
+    ASSERT_EQ(status(kMaster).state, NodeState::kSdown);
+    run_for(500ms, kMaster, ProbeOutcome::kLoading);
+    EXPECT_EQ(status(kMaster).state, NodeState::kLoading);
+    EXPECT_FALSE(status(kMaster).failing_since.has_value());
+}
+
+TEST_F(DetectorTest, ReplicasReportingLinkDownTurnTimeoutsIntoDeadEvidence) {
+    detector_.on_replication(kReplica, replica_info(true), now_);
+    run_for(1500ms, kMaster, ProbeOutcome::kTimeout, 50ms);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kUnresponsive);
+    detector_.on_replication(kReplica, replica_info(false), now_);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kDead);
+    EXPECT_EQ(status(kMaster).state, NodeState::kSdown);
+    auto o = opinion_of(kMaster);
+    EXPECT_TRUE(o.replicas_report_link_down);
+    EXPECT_NE(status(kMaster).reason.find("replicas report master_link_status:down"),
+              std::string::npos);
+}
+
+TEST_F(DetectorTest, StaleReplicaTestimonyDoesNotCount) {
+    detector_.on_replication(kReplica, replica_info(false), now_);
+    tick(6s);  // older than replica_report_max_age (5 s)
+    run_for(1500ms, kMaster, ProbeOutcome::kTimeout, 50ms);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kUnresponsive);
+}
+
+TEST_F(DetectorTest, ReplicaLinkEventsAndLag) {
+    detector_.on_replication(kMaster, master_info(5000), now_);
+    detector_.on_replication(kReplica, replica_info(true, 4200), now_);
+    EXPECT_EQ(status(kReplica).lag_bytes, 800);
+    detector_.take_output();
+    detector_.on_replication(kReplica, replica_info(false, 4200), now_);
+    EXPECT_EQ(events_of(Event::Kind::kReplicaLinkDown).size(), 1u);
+    detector_.on_replication(kReplica, replica_info(true, 5000), now_);
+    EXPECT_EQ(events_of(Event::Kind::kReplicaLinkUp).size(), 1u);
+    EXPECT_EQ(status(kReplica).lag_bytes, 0);
+}
+
+TEST_F(DetectorTest, RoleChangeIsAnEventAndContradictionsAreFlagged) {
+    detector_.on_replication(kReplica, replica_info(true), now_);
+    detector_.take_output();
+    detector_.on_replication(kReplica, master_info(10), now_);  // promoted
+    auto changed = events_of(Event::Kind::kRoleChanged);
+    ASSERT_EQ(changed.size(), 1u);
+    EXPECT_EQ(changed[0].detail, "slave -> master");
+    EXPECT_TRUE(status(kReplica).role_contradicts_cluster) << "cluster view still says replica";
+    detector_.set_nodes(
+        {{kMaster, "m1", true, ""}, {kReplica, "r1", true, ""}, {kOther, "m2", true, ""}}, now_);
+    EXPECT_FALSE(status(kReplica).role_contradicts_cluster);
+}
+
+TEST_F(DetectorTest, ClusterFlagsAreRecordedAsCorroboration) {
+    cluster::ClusterNode seen;
+    seen.id = "m1";
+    seen.address.ip = "10.0.0.1";
+    seen.address.port = 6379;
+    seen.flags.master = true;
+    seen.flags.pfail = true;
+    detector_.on_cluster_view(kReplica, {seen}, now_);
+    seen.flags.pfail = false;
+    seen.flags.fail = true;
+    detector_.on_cluster_view(kOther, {seen}, now_);
+    EXPECT_EQ(status(kMaster).flagged_pfail_by, std::set<std::string>{kReplica});
+    EXPECT_EQ(status(kMaster).flagged_fail_by, std::set<std::string>{kOther});
+    auto o = opinion_of(kMaster);
+    EXPECT_TRUE(o.cluster_flags_pfail);
+    EXPECT_TRUE(o.cluster_flags_fail);
+    EXPECT_FALSE(o.sdown) << "flags corroborate; they are not our own evidence";
+}
+
+TEST_F(DetectorTest, StalledLoopEntersSafeModeAndIgnoresProbesFromBeforeTheStall) {
+    run_for(1s, kMaster, ProbeOutcome::kPong);
+    // The watcher is paused for 20 s with a PING in flight; when it runs again, that
+    // probe's deadline fires first.
+    const TimePoint sent = now_;
+    now_ += 20s;
+    detector_.on_probe(kMaster, Probe{ProbeOutcome::kTimeout, sent, now_, {}});
+    EXPECT_TRUE(detector_.in_safe_mode(now_));
+    EXPECT_EQ(detector_.stale_probes_ignored(), 1u);
+    EXPECT_EQ(status(kMaster).state, NodeState::kUp) << "no false failure from our own pause";
+    auto entered = events_of(Event::Kind::kSafeModeEntered);
+    ASSERT_EQ(entered.size(), 1u);
+    EXPECT_NE(entered[0].detail.find("stalled for 20"), std::string::npos);
+
+    // Real failures during safe mode are tracked but not reported to the vote.
+    run_for(2s, kMaster, ProbeOutcome::kRefused);
+    EXPECT_EQ(status(kMaster).state, NodeState::kSdown);
+    EXPECT_FALSE(opinion_of(kMaster).sdown);
+    run_for(9s, kMaster, ProbeOutcome::kRefused);
+    EXPECT_FALSE(detector_.in_safe_mode(now_));
+    EXPECT_EQ(events_of(Event::Kind::kSafeModeLeft).size(), 1u);
+    EXPECT_TRUE(opinion_of(kMaster).sdown);
+}
+
+TEST_F(DetectorTest, TimeGoingBackwardsEntersSafeMode) {
+    tick(100ms);
+    now_ -= 1s;
+    detector_.tick(now_);
+    EXPECT_TRUE(detector_.in_safe_mode(now_));
+    EXPECT_NE(events_of(Event::Kind::kSafeModeEntered).at(0).detail.find("backwards"),
+              std::string::npos);
+}
+
+TEST_F(DetectorTest, RemovedNodesAreForgotten) {
+    detector_.set_nodes({{kMaster, "m1", true, ""}}, now_);
+    EXPECT_EQ(detector_.nodes().size(), 1u);
+    EXPECT_EQ(events_of(Event::Kind::kNodeRemoved).size(), 2u);
+    probe(kReplica, ProbeOutcome::kRefused);  // ignored, no crash
+    EXPECT_EQ(detector_.node(kReplica), nullptr);
+}
+
+}  // namespace
+}  // namespace picket::detect
