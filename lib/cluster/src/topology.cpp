@@ -1,0 +1,854 @@
+#include "picket/cluster/topology.h"
+
+#include <algorithm>
+#include <iterator>
+#include <map>
+#include <set>
+#include <tuple>
+#include <utility>
+
+namespace picket::cluster {
+
+std::string_view to_string(NodeRole role) {
+    switch (role) {
+        case NodeRole::kMaster:
+            return "master";
+        case NodeRole::kReplica:
+            return "slave";
+        case NodeRole::kUnknown:
+            return "unknown";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(DisagreementKind kind) {
+    switch (kind) {
+        case DisagreementKind::kUnknownNode:
+            return "unknown_node";
+        case DisagreementKind::kRole:
+            return "role";
+        case DisagreementKind::kMaster:
+            return "master";
+        case DisagreementKind::kFailure:
+            return "failure";
+        case DisagreementKind::kConfigEpoch:
+            return "config_epoch";
+        case DisagreementKind::kAddress:
+            return "address";
+        case DisagreementKind::kSlotOwner:
+            return "slot_owner";
+        case DisagreementKind::kReplication:
+            return "replication";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(FindingKind kind) {
+    switch (kind) {
+        case FindingKind::kUncoveredSlots:
+            return "uncovered_slots";
+        case FindingKind::kSlotConflict:
+            return "slot_conflict";
+        case FindingKind::kMasterWithoutReplica:
+            return "master_without_replica";
+        case FindingKind::kOrphanReplica:
+            return "orphan_replica";
+        case FindingKind::kSameHost:
+            return "same_host";
+        case FindingKind::kNodeTimeoutMismatch:
+            return "node_timeout_mismatch";
+        case FindingKind::kNodeFailed:
+            return "node_failed";
+        case FindingKind::kNodeSuspected:
+            return "node_suspected";
+    }
+    return "unknown";
+}
+
+ParseResult<ClusterView> make_view(std::vector<ClusterNode> nodes) {
+    for (const auto& n : nodes) {
+        if (n.flags.myself) {
+            std::string reporter = n.id;
+            return ClusterView{std::move(reporter), std::move(nodes)};
+        }
+    }
+    return unexpected(ParseError{"CLUSTER NODES reply has no 'myself' line", 0});
+}
+
+namespace {
+
+constexpr std::size_t kNpos = static_cast<std::size_t>(-1);
+
+/// A slot range claimed by an owner (an index into nodes_).
+struct SlotClaim {
+    SlotRange range;
+    std::size_t owner = 0;
+};
+
+/// A maximal slot range with one set of claimants (sorted owner indexes).
+struct SlotSegment {
+    SlotRange range;
+    std::vector<std::size_t> owners;
+};
+
+/// Splits 0..16383 into maximal ranges with the same set of claimants, by a sweep over
+/// range starts and ends: O(claims log claims + segments × claimants). A claimant
+/// claiming a slot twice counts once.
+std::vector<SlotSegment> segment_claims(const std::vector<SlotClaim>& claims) {
+    struct Event {
+        std::size_t pos;  // first slot the change applies to; kSlotCount for "after the end"
+        bool start;
+        std::size_t owner;
+    };
+    std::vector<Event> events;
+    events.reserve(claims.size() * 2);
+    for (const auto& c : claims) {
+        events.push_back(Event{c.range.first, true, c.owner});
+        events.push_back(Event{std::size_t{c.range.last} + 1, false, c.owner});
+    }
+    std::sort(events.begin(), events.end(),
+              [](const Event& a, const Event& b) { return a.pos < b.pos; });
+
+    std::map<std::size_t, std::size_t> active;  // owner → open claims
+    std::vector<SlotSegment> out;
+    auto emit = [&](std::size_t first, std::size_t last) {
+        std::vector<std::size_t> owners;
+        owners.reserve(active.size());
+        for (const auto& entry : active) {
+            owners.push_back(entry.first);
+        }
+        if (!out.empty() && out.back().owners == owners) {
+            out.back().range.last = static_cast<Slot>(last);
+            return;
+        }
+        out.push_back(
+            SlotSegment{SlotRange{static_cast<Slot>(first), static_cast<Slot>(last)}, owners});
+    };
+    std::size_t cur = 0;
+    std::size_t i = 0;
+    while (i < events.size()) {
+        const auto pos = events[i].pos;
+        if (pos > cur) {
+            emit(cur, pos - 1);
+            cur = pos;
+        }
+        for (; i < events.size() && events[i].pos == pos; ++i) {
+            const auto& e = events[i];
+            if (e.start) {
+                ++active[e.owner];
+            } else if (auto it = active.find(e.owner); it != active.end() && --it->second == 0) {
+                active.erase(it);
+            }
+        }
+    }
+    if (cur < kSlotCount) {
+        emit(cur, kSlotCount - 1);
+    }
+    return out;
+}
+
+NodeRole role_of(const ClusterNode& n) {
+    if (n.flags.master) {
+        return NodeRole::kMaster;
+    }
+    if (n.flags.replica) {
+        return NodeRole::kReplica;
+    }
+    return NodeRole::kUnknown;
+}
+
+std::string short_id(std::string_view id) {
+    return std::string(id.substr(0, 8));
+}
+
+/// "a1b2c3d4, e5f6a7b8" (short ids), at most `max` then "and N more".
+std::string join_ids(const std::vector<std::string>& ids, std::size_t max = 8) {
+    std::string out;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (i == max) {
+            out += " and " + std::to_string(ids.size() - i) + " more";
+            break;
+        }
+        if (i != 0) {
+            out += ", ";
+        }
+        out += short_id(ids[i]);
+    }
+    return out;
+}
+
+std::string plural(std::size_t n, std::string_view word) {
+    return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
+}
+
+/// "ip:port@cport[,hostname]" as CLUSTER NODES prints it.
+std::string full_address(const NodeAddress& a) {
+    std::string out = a.ip + ":" + std::to_string(a.port) + "@" + std::to_string(a.cport);
+    if (!a.hostname.empty()) {
+        out += "," + a.hostname;
+    }
+    return out;
+}
+
+/// Builds a reason from claims: "<what>: v1 (per a, b); v2 (per c)".
+std::string summarize_claims(const std::string& what, const std::vector<Claim>& claims) {
+    std::map<std::string, std::vector<std::string>> by_value;
+    for (const auto& c : claims) {
+        by_value[c.value].push_back(c.reporter);
+    }
+    std::string out = what + ": ";
+    bool first = true;
+    for (const auto& [value, reporters] : by_value) {
+        if (!first) {
+            out += "; ";
+        }
+        first = false;
+        out += value + " (per " + join_ids(reporters) + ")";
+    }
+    return out;
+}
+
+}  // namespace
+
+Topology Topology::build(std::vector<ClusterView> views) {
+    return build(TopologyInput{std::move(views), {}});
+}
+
+Topology Topology::build(TopologyInput input) {
+    Topology t;
+
+    // Views by reporter; a repeated reporter keeps its first view.
+    std::stable_sort(
+        input.views.begin(), input.views.end(),
+        [](const ClusterView& a, const ClusterView& b) { return a.reporter_id < b.reporter_id; });
+    std::vector<const ClusterView*> views;
+    for (const auto& v : input.views) {
+        if (!views.empty() && views.back()->reporter_id == v.reporter_id) {
+            t.ignored_views_.push_back(v.reporter_id);
+            continue;
+        }
+        views.push_back(&v);
+        t.reporters_.push_back(v.reporter_id);
+    }
+
+    // Every node's records, one per view that lists it, in reporter order.
+    struct Record {
+        std::size_t view;
+        const ClusterNode* node;
+    };
+    std::map<std::string_view, std::vector<Record>> records;
+    for (std::size_t v = 0; v < views.size(); ++v) {
+        for (const auto& n : views[v]->nodes) {
+            auto& r = records[n.id];
+            if (r.empty() || r.back().view != v) {
+                r.push_back(Record{v, &n});
+            }
+        }
+    }
+    auto reporter = [&](const Record& r) -> const std::string& {
+        return views[r.view]->reporter_id;
+    };
+
+    // The model: one whole record per node (its own, else the highest epoch).
+    t.nodes_.reserve(records.size());
+    for (const auto& [id, recs] : records) {
+        const Record* best = nullptr;
+        for (const auto& r : recs) {
+            if (reporter(r) == id) {
+                best = &r;
+                break;
+            }
+        }
+        if (best == nullptr) {
+            for (const auto& r : recs) {
+                if (best == nullptr || r.node->config_epoch > best->node->config_epoch) {
+                    best = &r;
+                }
+            }
+        }
+        const ClusterNode& n = *best->node;
+        NodeModel m;
+        m.id = std::string(id);
+        m.described_by = reporter(*best);
+        m.address = n.address;
+        m.role = role_of(n);
+        m.master_id = n.master_id;
+        m.config_epoch = n.config_epoch;
+        m.slots = normalize_slot_ranges(n.slots);
+        m.migrations = n.migrations;
+        m.handshake = n.flags.handshake;
+        m.noaddr = n.flags.noaddr;
+        m.nofailover = n.flags.nofailover;
+        for (const auto& r : recs) {
+            m.known_by.push_back(reporter(r));
+            if (r.node->flags.fail) {
+                m.failed_by.push_back(reporter(r));
+            } else if (r.node->flags.pfail) {
+                m.suspected_by.push_back(reporter(r));
+            }
+            if (r.node->link_state == LinkState::kDisconnected) {
+                m.disconnected_from.push_back(reporter(r));
+            }
+        }
+        if (const auto it = input.replication.find(id); it != input.replication.end()) {
+            const ReplicationInfo& info = it->second;
+            if (info.role == ReplicationRole::kMaster) {
+                m.repl_offset = info.master_repl_offset;
+            } else if (info.role == ReplicationRole::kReplica) {
+                m.repl_offset = info.slave_repl_offset;
+                m.master_link_status = info.master_link_status;
+            }
+        }
+        t.nodes_.push_back(std::move(m));
+    }
+
+    // Shards: one per master; replicas join their master's.
+    t.shard_index_.assign(t.nodes_.size(), kNpos);
+    for (std::size_t i = 0; i < t.nodes_.size(); ++i) {
+        const auto& m = t.nodes_[i];
+        if (m.role != NodeRole::kMaster) {
+            continue;
+        }
+        Shard s;
+        s.master_id = m.id;
+        s.slots = m.slots;
+        s.slot_count = count_slots(m.slots);
+        s.config_epoch = m.config_epoch;
+        t.shard_index_[i] = t.shards_.size();
+        t.shards_.push_back(std::move(s));
+    }
+    for (std::size_t i = 0; i < t.nodes_.size(); ++i) {
+        const auto& m = t.nodes_[i];
+        if (m.role != NodeRole::kReplica || !m.master_id) {
+            continue;
+        }
+        const auto master = t.index_of(*m.master_id);
+        if (master == kNpos || t.shard_index_[master] == kNpos) {
+            continue;
+        }
+        t.shard_index_[i] = t.shard_index_[master];
+        t.shards_[t.shard_index_[master]].replica_ids.push_back(m.id);
+    }
+
+    // Address lookups.
+    for (std::size_t i = 0; i < t.nodes_.size(); ++i) {
+        const auto& a = t.nodes_[i].address;
+        const auto port = ":" + std::to_string(a.port);
+        if (!a.ip.empty()) {
+            t.by_address_.emplace(a.ip + port, i);
+        }
+        if (!a.hostname.empty() && a.hostname != a.ip) {
+            t.by_address_.emplace(a.hostname + port, i);
+        }
+    }
+
+    // Slot owners: on conflicting claims the highest config epoch wins, as in Redis.
+    std::vector<SlotClaim> master_claims;
+    for (std::size_t i = 0; i < t.nodes_.size(); ++i) {
+        if (t.nodes_[i].role == NodeRole::kMaster) {
+            for (const auto& r : t.nodes_[i].slots) {
+                master_claims.push_back(SlotClaim{r, i});
+            }
+        }
+    }
+    for (const auto& seg : segment_claims(master_claims)) {
+        if (seg.owners.empty()) {
+            continue;
+        }
+        std::size_t winner = seg.owners.front();
+        for (const auto o : seg.owners) {
+            if (t.nodes_[o].config_epoch > t.nodes_[winner].config_epoch) {
+                winner = o;
+            }
+        }
+        const auto shard = t.shard_index_[winner];
+        if (!t.slot_owner_.empty() && t.slot_owner_.back().second == shard &&
+            std::size_t{t.slot_owner_.back().first.last} + 1 == seg.range.first) {
+            t.slot_owner_.back().first.last = seg.range.last;
+        } else {
+            t.slot_owner_.emplace_back(seg.range, shard);
+        }
+    }
+
+    // --- Disagreements -----------------------------------------------------------------
+    auto describe = [&t](std::string_view id) {
+        std::string out = short_id(id);
+        const auto i = t.index_of(id);
+        if (i != kNpos && !t.nodes_[i].address.ip.empty()) {
+            out += " (" + t.nodes_[i].address.endpoint() + ")";
+        }
+        return out;
+    };
+    auto add_if_differ = [&t](DisagreementKind kind, std::string_view id, std::vector<Claim> claims,
+                              const std::string& what) {
+        std::set<std::string_view> values;
+        for (const auto& c : claims) {
+            values.insert(c.value);
+        }
+        if (values.size() < 2) {
+            return;
+        }
+        Disagreement d;
+        d.kind = kind;
+        d.node_id = std::string(id);
+        d.reason = summarize_claims(what, claims);
+        d.claims = std::move(claims);
+        t.disagreements_.push_back(std::move(d));
+    };
+
+    // Slot owners per view, compared piece by piece.
+    if (views.size() >= 2) {
+        std::vector<std::vector<SlotSegment>> per_view;
+        std::vector<std::size_t> bounds;
+        for (const auto* v : views) {
+            std::vector<SlotClaim> view_claims;
+            for (const auto& n : v->nodes) {
+                if (role_of(n) != NodeRole::kMaster) {
+                    continue;
+                }
+                const auto owner = t.index_of(n.id);
+                for (const auto& r : n.slots) {
+                    view_claims.push_back(SlotClaim{r, owner});
+                }
+            }
+            per_view.push_back(segment_claims(view_claims));
+            for (const auto& seg : per_view.back()) {
+                bounds.push_back(seg.range.first);
+            }
+        }
+        std::sort(bounds.begin(), bounds.end());
+        bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+
+        using Signature = std::vector<const std::vector<std::size_t>*>;
+        std::vector<std::pair<Signature, std::vector<SlotRange>>> groups;
+        std::vector<std::size_t> cursor(views.size(), 0);
+        for (std::size_t b = 0; b < bounds.size(); ++b) {
+            const auto first = bounds[b];
+            const auto last = b + 1 < bounds.size() ? bounds[b + 1] - 1 : kSlotCount - 1;
+            Signature sig(views.size());
+            bool differ = false;
+            for (std::size_t v = 0; v < views.size(); ++v) {
+                while (per_view[v][cursor[v]].range.last < first) {
+                    ++cursor[v];
+                }
+                sig[v] = &per_view[v][cursor[v]].owners;
+                differ = differ || *sig[v] != *sig[0];
+            }
+            if (!differ) {
+                continue;
+            }
+            const SlotRange piece{static_cast<Slot>(first), static_cast<Slot>(last)};
+            auto same = [&sig](const std::pair<Signature, std::vector<SlotRange>>& g) {
+                for (std::size_t v = 0; v < sig.size(); ++v) {
+                    if (*g.first[v] != *sig[v]) {
+                        return false;
+                    }
+                }
+                return true;
+            };
+            auto it = std::find_if(groups.begin(), groups.end(), same);
+            if (it == groups.end()) {
+                groups.emplace_back(std::move(sig), std::vector<SlotRange>{piece});
+            } else if (std::size_t{it->second.back().last} + 1 == first) {
+                it->second.back().last = piece.last;
+            } else {
+                it->second.push_back(piece);
+            }
+        }
+        for (auto& [sig, ranges] : groups) {
+            Disagreement d;
+            d.kind = DisagreementKind::kSlotOwner;
+            d.slots = std::move(ranges);
+            for (std::size_t v = 0; v < views.size(); ++v) {
+                std::string value;
+                for (const auto o : *sig[v]) {
+                    value += (value.empty() ? "" : ",") + t.nodes_[o].id;
+                }
+                d.claims.push_back(Claim{views[v]->reporter_id, value.empty() ? "(none)" : value});
+            }
+            // The reason uses described owners rather than bare ids.
+            std::vector<Claim> readable;
+            for (std::size_t v = 0; v < views.size(); ++v) {
+                std::string value;
+                for (const auto o : *sig[v]) {
+                    value += (value.empty() ? "" : " and ") + describe(t.nodes_[o].id);
+                }
+                readable.push_back(
+                    Claim{views[v]->reporter_id, value.empty() ? "no master" : value});
+            }
+            d.reason = summarize_claims(
+                "views disagree on who serves slots " + format_slot_ranges(d.slots), readable);
+            t.disagreements_.push_back(std::move(d));
+        }
+    }
+
+    // Per node, kinds in enum order.
+    for (const auto& [id, recs] : records) {
+        const auto& model = t.nodes_[t.index_of(id)];
+        if (recs.size() < views.size()) {
+            std::vector<Claim> claims;
+            std::vector<std::string> knowing;
+            std::vector<std::string> unknowing;
+            std::size_t r = 0;
+            for (std::size_t v = 0; v < views.size(); ++v) {
+                const bool knows = r < recs.size() && recs[r].view == v;
+                r += knows ? 1 : 0;
+                (knows ? knowing : unknowing).push_back(views[v]->reporter_id);
+                claims.push_back(
+                    Claim{views[v]->reporter_id, knows ? "knows it" : "does not know it"});
+            }
+            Disagreement d;
+            d.kind = DisagreementKind::kUnknownNode;
+            d.node_id = std::string(id);
+            d.claims = std::move(claims);
+            d.reason = "node " + describe(id) + (model.handshake ? " (in handshake)" : "") +
+                       " is known to " + std::to_string(knowing.size()) + " of " +
+                       plural(views.size(), "view") + " (" + join_ids(knowing) + "), not to " +
+                       join_ids(unknowing);
+            t.disagreements_.push_back(std::move(d));
+        }
+
+        std::vector<Claim> roles;
+        std::vector<Claim> masters;
+        std::vector<Claim> failures;
+        std::vector<Claim> epochs;
+        std::vector<Claim> addresses;
+        for (const auto& r : recs) {
+            const auto& n = *r.node;
+            const auto role = role_of(n);
+            roles.push_back(Claim{reporter(r), std::string(to_string(role))});
+            if (role == NodeRole::kReplica) {
+                masters.push_back(Claim{reporter(r), n.master_id
+                                                         ? "slave of " + describe(*n.master_id)
+                                                         : "slave of -"});
+            }
+            failures.push_back(
+                Claim{reporter(r), n.flags.fail ? "fail" : (n.flags.pfail ? "fail?" : "ok")});
+            epochs.push_back(Claim{reporter(r), "epoch " + std::to_string(n.config_epoch)});
+            if (!n.address.ip.empty()) {
+                addresses.push_back(Claim{reporter(r), full_address(n.address)});
+            }
+        }
+        const auto who = describe(id);
+        add_if_differ(DisagreementKind::kRole, id, std::move(roles),
+                      "views disagree on the role of " + who);
+        add_if_differ(DisagreementKind::kMaster, id, std::move(masters),
+                      "views disagree on the master of " + who);
+        add_if_differ(DisagreementKind::kFailure, id, std::move(failures),
+                      "views disagree on whether " + who + " is failing");
+        add_if_differ(DisagreementKind::kConfigEpoch, id, std::move(epochs),
+                      "views disagree on the config epoch of " + who);
+        add_if_differ(DisagreementKind::kAddress, id, std::move(addresses),
+                      "views disagree on the address of " + who);
+
+        // INFO replication against the model.
+        const auto info_it = input.replication.find(id);
+        if (info_it == input.replication.end()) {
+            continue;
+        }
+        const ReplicationInfo& info = info_it->second;
+        std::string info_says;
+        std::string model_says;
+        if (info.role == ReplicationRole::kMaster && model.role == NodeRole::kReplica) {
+            info_says = "INFO: master";
+            model_says = "CLUSTER NODES: slave";
+        } else if (info.role == ReplicationRole::kReplica && model.role == NodeRole::kMaster) {
+            info_says = "INFO: slave";
+            model_says = "CLUSTER NODES: master";
+        } else if (info.role == ReplicationRole::kReplica && model.role == NodeRole::kReplica &&
+                   model.master_id) {
+            const auto master = t.index_of(*model.master_id);
+            if (master != kNpos) {
+                const auto& a = t.nodes_[master].address;
+                const bool host_matches = info.master_host == a.ip ||
+                                          (!a.hostname.empty() && info.master_host == a.hostname);
+                if (!host_matches || info.master_port != a.port) {
+                    info_says = "INFO: slave of " + info.master_host + ":" +
+                                std::to_string(info.master_port);
+                    model_says = "CLUSTER NODES: slave of " + describe(*model.master_id);
+                }
+            }
+        }
+        if (!info_says.empty()) {
+            Disagreement d;
+            d.kind = DisagreementKind::kReplication;
+            d.node_id = std::string(id);
+            d.claims = {Claim{std::string(id), info_says}, Claim{model.described_by, model_says}};
+            d.reason = "INFO replication of " + who +
+                       " contradicts the cluster view: " + info_says + " vs " + model_says;
+            t.disagreements_.push_back(std::move(d));
+        }
+    }
+    std::stable_sort(t.disagreements_.begin(), t.disagreements_.end(),
+                     [](const Disagreement& a, const Disagreement& b) {
+                         return std::tie(a.node_id, a.kind) < std::tie(b.node_id, b.kind);
+                     });
+    return t;
+}
+
+std::size_t Topology::index_of(std::string_view id) const {
+    const auto it =
+        std::lower_bound(nodes_.begin(), nodes_.end(), id,
+                         [](const NodeModel& m, std::string_view key) { return m.id < key; });
+    if (it == nodes_.end() || it->id != id) {
+        return kNpos;
+    }
+    return static_cast<std::size_t>(it - nodes_.begin());
+}
+
+const NodeModel* Topology::node(std::string_view id) const {
+    const auto i = index_of(id);
+    return i == kNpos ? nullptr : &nodes_[i];
+}
+
+std::vector<const NodeModel*> Topology::nodes_at(std::string_view host, std::uint16_t port) const {
+    const auto key = std::string(host) + ":" + std::to_string(port);
+    std::vector<std::size_t> found;
+    const auto [begin, end] = by_address_.equal_range(key);
+    for (auto it = begin; it != end; ++it) {
+        found.push_back(it->second);
+    }
+    std::sort(found.begin(), found.end());
+    found.erase(std::unique(found.begin(), found.end()), found.end());
+    std::vector<const NodeModel*> out;
+    out.reserve(found.size());
+    for (const auto i : found) {
+        out.push_back(&nodes_[i]);
+    }
+    return out;
+}
+
+const NodeModel* Topology::node_by_address(std::string_view host, std::uint16_t port) const {
+    const auto found = nodes_at(host, port);
+    return found.size() == 1 ? found.front() : nullptr;
+}
+
+const Shard* Topology::shard_of(std::string_view node_id) const {
+    const auto i = index_of(node_id);
+    if (i == kNpos || shard_index_[i] == kNpos) {
+        return nullptr;
+    }
+    return &shards_[shard_index_[i]];
+}
+
+const Shard* Topology::shard_for_slot(Slot slot) const {
+    const auto it = std::upper_bound(
+        slot_owner_.begin(), slot_owner_.end(), slot,
+        [](Slot s, const std::pair<SlotRange, std::size_t>& e) { return s < e.first.first; });
+    if (it == slot_owner_.begin()) {
+        return nullptr;
+    }
+    const auto& [range, shard] = *std::prev(it);
+    return range.contains(slot) ? &shards_[shard] : nullptr;
+}
+
+namespace {
+
+/// "a1b2c3d4 (127.0.0.1:7000)".
+std::string describe_node(const NodeModel& m) {
+    std::string out = short_id(m.id);
+    if (!m.address.ip.empty()) {
+        out += " (" + m.address.endpoint() + ")";
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<Finding> Topology::check_slot_coverage() const {
+    std::vector<SlotClaim> claims;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        if (nodes_[i].role == NodeRole::kMaster) {
+            for (const auto& r : nodes_[i].slots) {
+                claims.push_back(SlotClaim{r, i});
+            }
+        }
+    }
+    std::vector<SlotRange> uncovered;
+    // Sets of claimants in order of their first conflicting slot.
+    std::vector<std::pair<std::vector<std::size_t>, std::vector<SlotRange>>> conflicts;
+    for (auto& seg : segment_claims(claims)) {
+        if (seg.owners.empty()) {
+            uncovered.push_back(seg.range);
+        } else if (seg.owners.size() > 1) {
+            auto it = std::find_if(conflicts.begin(), conflicts.end(),
+                                   [&seg](const auto& c) { return c.first == seg.owners; });
+            if (it == conflicts.end()) {
+                conflicts.emplace_back(seg.owners, std::vector<SlotRange>{seg.range});
+            } else {
+                it->second.push_back(seg.range);
+            }
+        }
+    }
+    std::vector<Finding> out;
+    if (!uncovered.empty()) {
+        Finding f;
+        f.kind = FindingKind::kUncoveredSlots;
+        f.reason = plural(count_slots(uncovered), "slot") +
+                   " not served by any master: " + format_slot_ranges(uncovered);
+        f.slots = std::move(uncovered);
+        out.push_back(std::move(f));
+    }
+    for (auto& [owners, ranges] : conflicts) {
+        Finding f;
+        f.kind = FindingKind::kSlotConflict;
+        std::string names;
+        for (const auto o : owners) {
+            f.node_ids.push_back(nodes_[o].id);
+            names += (names.empty() ? "" : ", ") + describe_node(nodes_[o]) + " epoch " +
+                     std::to_string(nodes_[o].config_epoch);
+        }
+        f.reason = plural(count_slots(ranges), "slot") + " (" + format_slot_ranges(ranges) +
+                   ") claimed by " + std::to_string(owners.size()) + " masters: " + names;
+        f.slots = std::move(ranges);
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+std::vector<Finding> Topology::check_replicas() const {
+    std::vector<Finding> out;
+    for (const auto& s : shards_) {
+        if (s.slot_count == 0) {
+            continue;
+        }
+        std::vector<std::string> failed;
+        std::size_t healthy = 0;
+        for (const auto& r : s.replica_ids) {
+            if (node(r)->is_failed()) {
+                failed.push_back(r);
+            } else {
+                ++healthy;
+            }
+        }
+        if (healthy > 0) {
+            continue;
+        }
+        Finding f;
+        f.kind = FindingKind::kMasterWithoutReplica;
+        f.node_ids.push_back(s.master_id);
+        f.node_ids.insert(f.node_ids.end(), s.replica_ids.begin(), s.replica_ids.end());
+        std::sort(f.node_ids.begin(), f.node_ids.end());
+        f.slots = s.slots;
+        f.reason = "master " + describe_node(*node(s.master_id)) + " serves " +
+                   plural(s.slot_count, "slot") + " (" + format_slot_ranges(s.slots) + ") and " +
+                   (failed.empty() ? std::string("has no replica")
+                                   : "its only replicas are flagged fail: " + join_ids(failed));
+        out.push_back(std::move(f));
+    }
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        const auto& m = nodes_[i];
+        if (m.role != NodeRole::kReplica || shard_index_[i] != kNpos) {
+            continue;
+        }
+        Finding f;
+        f.kind = FindingKind::kOrphanReplica;
+        f.node_ids.push_back(m.id);
+        if (!m.master_id) {
+            f.reason = "replica " + describe_node(m) + " has no master ('-')";
+        } else if (const auto* master = node(*m.master_id); master == nullptr) {
+            f.reason = "replica " + describe_node(m) + " follows " + short_id(*m.master_id) +
+                       ", which no view knows";
+        } else {
+            f.node_ids.push_back(master->id);
+            std::sort(f.node_ids.begin(), f.node_ids.end());
+            f.reason = "replica " + describe_node(m) + " follows " + describe_node(*master) +
+                       ", which is not a master (" + std::string(to_string(master->role)) + ")";
+        }
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+std::vector<Finding> Topology::check_same_host() const {
+    std::vector<Finding> out;
+    for (const auto& s : shards_) {
+        const auto& master = *node(s.master_id);
+        for (const auto& r : s.replica_ids) {
+            const auto& replica = *node(r);
+            std::string host;
+            if (!master.address.ip.empty() && master.address.ip == replica.address.ip) {
+                host = "IP " + master.address.ip;
+            } else if (!master.address.hostname.empty() &&
+                       master.address.hostname == replica.address.hostname) {
+                host = "host " + master.address.hostname;
+            } else {
+                continue;
+            }
+            Finding f;
+            f.kind = FindingKind::kSameHost;
+            f.node_ids = {master.id, replica.id};
+            std::sort(f.node_ids.begin(), f.node_ids.end());
+            f.slots = s.slots;
+            f.reason = "master " + describe_node(master) + " and its replica " +
+                       describe_node(replica) + " share " + host + ": one host failure loses both";
+            out.push_back(std::move(f));
+        }
+    }
+    return out;
+}
+
+std::vector<Finding> Topology::check_failures() const {
+    std::vector<Finding> out;
+    for (const auto& m : nodes_) {
+        if (m.failed_by.empty() && m.suspected_by.empty()) {
+            continue;
+        }
+        Finding f;
+        f.node_ids = {m.id};
+        f.slots = m.slots;
+        std::string what = std::string(to_string(m.role));
+        if (!m.slots.empty()) {
+            what += " of slots " + format_slot_ranges(m.slots);
+        }
+        if (!m.failed_by.empty()) {
+            f.kind = FindingKind::kNodeFailed;
+            f.reason = "node " + describe_node(m) + ", " + what + ", is flagged fail by " +
+                       std::to_string(m.failed_by.size()) + " of " +
+                       plural(reporters_.size(), "view") + " (" + join_ids(m.failed_by) + ")";
+        } else {
+            f.kind = FindingKind::kNodeSuspected;
+            f.reason = "node " + describe_node(m) + ", " + what + ", is suspected (fail?) by " +
+                       std::to_string(m.suspected_by.size()) + " of " +
+                       plural(reporters_.size(), "view") + " (" + join_ids(m.suspected_by) + ")";
+        }
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+std::vector<Finding> Topology::check_node_timeouts(const NodeTimeouts& timeouts) const {
+    std::map<std::int64_t, std::vector<std::string>> by_value;
+    for (const auto& [id, value] : timeouts) {
+        by_value[value].push_back(id);
+    }
+    if (by_value.size() < 2) {
+        return {};
+    }
+    Finding f;
+    f.kind = FindingKind::kNodeTimeoutMismatch;
+    f.reason = "cluster-node-timeout differs between nodes: ";
+    bool first = true;
+    for (const auto& [value, ids] : by_value) {
+        f.node_ids.insert(f.node_ids.end(), ids.begin(), ids.end());
+        f.reason += (first ? "" : "; ") + std::to_string(value) + " ms on " +
+                    plural(ids.size(), "node") + " (" + join_ids(ids) + ")";
+        first = false;
+    }
+    std::sort(f.node_ids.begin(), f.node_ids.end());
+    return {std::move(f)};
+}
+
+std::vector<Finding> Topology::check_all(const NodeTimeouts& timeouts) const {
+    std::vector<Finding> out = check_slot_coverage();
+    auto append = [&out](std::vector<Finding> part) {
+        std::move(part.begin(), part.end(), std::back_inserter(out));
+    };
+    append(check_replicas());
+    append(check_same_host());
+    append(check_failures());
+    append(check_node_timeouts(timeouts));
+    return out;
+}
+
+}  // namespace picket::cluster
