@@ -1,0 +1,97 @@
+#pragma once
+// Every metric picketd exports, declared in one place (Envoy style), on a prometheus-cpp
+// core registry rendered in the text format by picket::http.
+//
+// Naming follows Prometheus conventions: prefix picket_, base units (seconds, bytes),
+// counters end in _total, info metrics in _info, labels bounded (node addresses are
+// bounded by the cluster's size; reasons by enums).
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "picket/metrics/process_collector.h"
+
+namespace picket::metrics {
+
+/// Build facts for picket_build_info.
+struct BuildInfo {
+    std::string version;
+    std::string revision;
+};
+
+/// The series of one Redis node; created on first use, removed by Metrics::forget_node.
+struct NodeSeries {
+    prometheus::Gauge* up = nullptr;         ///< 1 when the last probe got a reply
+    prometheus::Gauge* is_master = nullptr;  ///< 1 when INFO says master
+    prometheus::Gauge* sdown = nullptr;      ///< 1 when this watcher holds it SDOWN
+    prometheus::Gauge* failing_seconds = nullptr;
+    prometheus::Gauge* replication_offset = nullptr;
+    prometheus::Gauge* replica_lag = nullptr;
+    prometheus::Gauge* master_link_up = nullptr;
+    prometheus::Histogram* ping_duration = nullptr;
+    prometheus::Counter* ping_attempts = nullptr;
+    /// By reason (probe outcome name), created as reasons occur.
+    std::map<std::string, prometheus::Counter*> ping_failures;
+};
+
+/// The registry and all families. Not thread-safe beyond what prometheus-cpp gives;
+/// picketd touches it from its one thread.
+class Metrics {
+    // First member: every family below registers with it during construction.
+    std::shared_ptr<prometheus::Registry> registry_;
+
+  public:
+    explicit Metrics(const BuildInfo& build);
+
+    /// The text exposition format (version 0.0.4) of everything registered.
+    std::string render() const;
+    static constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+    prometheus::Registry& registry() { return *registry_; }
+
+    NodeSeries& node(const std::string& address);
+    void forget_node(const std::string& address);
+    void count_ping_failure(const std::string& address, const std::string& reason);
+    void count_event(const std::string& event);
+
+    // Cluster-wide gauges (as this watcher last read them).
+    prometheus::Gauge& cluster_state_ok;
+    prometheus::Gauge& cluster_current_epoch;
+    prometheus::Family<prometheus::Gauge>& cluster_slots;  ///< label state
+    prometheus::Gauge& cluster_known_nodes;
+    prometheus::Gauge& topology_disagreements;
+    // This watcher.
+    prometheus::Gauge& safe_mode;
+    prometheus::Gauge& event_loop_lag_seconds;
+    prometheus::Histogram& event_loop_lag;
+    prometheus::Gauge& config_last_reload_successful;
+    prometheus::Gauge& config_last_reload_success_timestamp_seconds;
+    prometheus::Counter& http_requests;
+    prometheus::Counter& http_bad_requests;
+
+  private:
+    /// prometheus-cpp 1.0's Registry takes no custom Collectables: merged in render().
+    ProcessCollector process_;
+    prometheus::Family<prometheus::Gauge>& node_up_;
+    prometheus::Family<prometheus::Gauge>& node_is_master_;
+    prometheus::Family<prometheus::Gauge>& node_sdown_;
+    prometheus::Family<prometheus::Gauge>& node_failing_seconds_;
+    prometheus::Family<prometheus::Gauge>& replication_offset_;
+    prometheus::Family<prometheus::Gauge>& replica_lag_;
+    prometheus::Family<prometheus::Gauge>& master_link_up_;
+    prometheus::Family<prometheus::Histogram>& ping_duration_;
+    prometheus::Family<prometheus::Counter>& ping_attempts_;
+    prometheus::Family<prometheus::Counter>& ping_failures_;
+    prometheus::Family<prometheus::Counter>& events_;
+    std::map<std::string, NodeSeries> nodes_;
+    std::map<std::string, prometheus::Counter*> event_counters_;
+};
+
+}  // namespace picket::metrics

@@ -1,0 +1,203 @@
+#include "picket/metrics/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+namespace picket::metrics {
+
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+/// Ping round trips: loopback ~50 µs up to the default 1 s deadline.
+const prometheus::Histogram::BucketBoundaries kPingBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+const prometheus::Histogram::BucketBoundaries kLagBuckets = {0.001, 0.005, 0.01, 0.05, 0.1,
+                                                             0.25,  0.5,   1,    5,    30};
+
+}  // namespace
+
+Metrics::Metrics(const BuildInfo& build)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      cluster_state_ok(BuildGauge()
+                           .Name("picket_cluster_state_ok")
+                           .Help("1 when CLUSTER INFO of the last node read says cluster_state:ok")
+                           .Register(*registry_)
+                           .Add({})),
+      cluster_current_epoch(BuildGauge()
+                                .Name("picket_cluster_current_epoch")
+                                .Help("Highest cluster_current_epoch seen in CLUSTER INFO")
+                                .Register(*registry_)
+                                .Add({})),
+      cluster_slots(BuildGauge()
+                        .Name("picket_cluster_slots")
+                        .Help("Slots by state (assigned, ok, pfail, fail) per CLUSTER INFO")
+                        .Register(*registry_)),
+      cluster_known_nodes(BuildGauge()
+                              .Name("picket_cluster_known_nodes")
+                              .Help("Nodes in the topology model")
+                              .Register(*registry_)
+                              .Add({})),
+      topology_disagreements(BuildGauge()
+                                 .Name("picket_topology_disagreements")
+                                 .Help("Ways the nodes' CLUSTER NODES views disagree right now")
+                                 .Register(*registry_)
+                                 .Add({})),
+      safe_mode(BuildGauge()
+                    .Name("picket_safe_mode")
+                    .Help("1 while this watcher distrusts its own opinions (loop stall, "
+                          "clock jump)")
+                    .Register(*registry_)
+                    .Add({})),
+      event_loop_lag_seconds(BuildGauge()
+                                 .Name("picket_event_loop_lag_seconds")
+                                 .Help("How late the last timer tick ran")
+                                 .Register(*registry_)
+                                 .Add({})),
+      event_loop_lag(BuildHistogram()
+                         .Name("picket_event_loop_lag_distribution_seconds")
+                         .Help("How late timer ticks ran")
+                         .Register(*registry_)
+                         .Add({}, kLagBuckets)),
+      config_last_reload_successful(BuildGauge()
+                                        .Name("picket_config_last_reload_successful")
+                                        .Help("1 when the last configuration (re)load succeeded")
+                                        .Register(*registry_)
+                                        .Add({})),
+      config_last_reload_success_timestamp_seconds(
+          BuildGauge()
+              .Name("picket_config_last_reload_success_timestamp_seconds")
+              .Help("Unix time of the last successful configuration load")
+              .Register(*registry_)
+              .Add({})),
+      http_requests(BuildCounter()
+                        .Name("picket_http_requests_total")
+                        .Help("HTTP requests served")
+                        .Register(*registry_)
+                        .Add({})),
+      http_bad_requests(BuildCounter()
+                            .Name("picket_http_bad_requests_total")
+                            .Help("HTTP requests refused as malformed, oversized or too slow")
+                            .Register(*registry_)
+                            .Add({})),
+      node_up_(BuildGauge()
+                   .Name("picket_node_up")
+                   .Help("1 when the node's last probe got a reply")
+                   .Register(*registry_)),
+      node_is_master_(BuildGauge()
+                          .Name("picket_node_is_master")
+                          .Help("1 when the node's INFO replication says role:master")
+                          .Register(*registry_)),
+      node_sdown_(BuildGauge()
+                      .Name("picket_node_sdown")
+                      .Help("1 when this watcher holds the node subjectively down")
+                      .Register(*registry_)),
+      node_failing_seconds_(BuildGauge()
+                                .Name("picket_node_failing_seconds")
+                                .Help("Seconds since the node's first failed probe (0 when up)")
+                                .Register(*registry_)),
+      replication_offset_(BuildGauge()
+                              .Name("picket_replication_offset_bytes")
+                              .Help("master_repl_offset of a master, slave_repl_offset of a "
+                                    "replica")
+                              .Register(*registry_)),
+      replica_lag_(BuildGauge()
+                       .Name("picket_replica_lag_bytes")
+                       .Help("Bytes a replica is behind its master's last known offset")
+                       .Register(*registry_)),
+      master_link_up_(BuildGauge()
+                          .Name("picket_master_link_up")
+                          .Help("1 when a replica reports master_link_status:up")
+                          .Register(*registry_)),
+      ping_duration_(BuildHistogram()
+                         .Name("picket_ping_duration_seconds")
+                         .Help("Round trip of answered PINGs")
+                         .Register(*registry_)),
+      ping_attempts_(BuildCounter()
+                         .Name("picket_ping_attempts_total")
+                         .Help("PINGs sent")
+                         .Register(*registry_)),
+      ping_failures_(BuildCounter()
+                         .Name("picket_ping_failures_total")
+                         .Help("PINGs that got no valid reply, by reason")
+                         .Register(*registry_)),
+      events_(BuildCounter()
+                  .Name("picket_events_total")
+                  .Help("Events emitted, by event name")
+                  .Register(*registry_)) {
+    BuildGauge()
+        .Name("picket_build_info")
+        .Help("Build facts of this picketd")
+        .Register(*registry_)
+        .Add({{"version", build.version}, {"revision", build.revision}})
+        .Set(1);
+}
+
+std::string Metrics::render() const {
+    auto families = registry_->Collect();
+    auto process = process_.Collect();
+    families.insert(families.end(), process.begin(), process.end());
+    return prometheus::TextSerializer().Serialize(families);
+}
+
+NodeSeries& Metrics::node(const std::string& address) {
+    auto it = nodes_.find(address);
+    if (it != nodes_.end()) {
+        return it->second;
+    }
+    const prometheus::Labels l{{"node", address}};
+    NodeSeries s;
+    s.up = &node_up_.Add(l);
+    s.is_master = &node_is_master_.Add(l);
+    s.sdown = &node_sdown_.Add(l);
+    s.failing_seconds = &node_failing_seconds_.Add(l);
+    s.replication_offset = &replication_offset_.Add(l);
+    s.replica_lag = &replica_lag_.Add(l);
+    s.master_link_up = &master_link_up_.Add(l);
+    s.ping_duration = &ping_duration_.Add(l, kPingBuckets);
+    s.ping_attempts = &ping_attempts_.Add(l);
+    return nodes_.emplace(address, s).first->second;
+}
+
+void Metrics::forget_node(const std::string& address) {
+    auto it = nodes_.find(address);
+    if (it == nodes_.end()) {
+        return;
+    }
+    NodeSeries& s = it->second;
+    node_up_.Remove(s.up);
+    node_is_master_.Remove(s.is_master);
+    node_sdown_.Remove(s.sdown);
+    node_failing_seconds_.Remove(s.failing_seconds);
+    replication_offset_.Remove(s.replication_offset);
+    replica_lag_.Remove(s.replica_lag);
+    master_link_up_.Remove(s.master_link_up);
+    ping_duration_.Remove(s.ping_duration);
+    ping_attempts_.Remove(s.ping_attempts);
+    for (auto& [reason, c] : s.ping_failures) {
+        ping_failures_.Remove(c);
+    }
+    nodes_.erase(it);
+}
+
+void Metrics::count_ping_failure(const std::string& address, const std::string& reason) {
+    auto& s = node(address);
+    auto it = s.ping_failures.find(reason);
+    if (it == s.ping_failures.end()) {
+        it = s.ping_failures
+                 .emplace(reason, &ping_failures_.Add({{"node", address}, {"reason", reason}}))
+                 .first;
+    }
+    it->second->Increment();
+}
+
+void Metrics::count_event(const std::string& event) {
+    auto it = event_counters_.find(event);
+    if (it == event_counters_.end()) {
+        it = event_counters_.emplace(event, &events_.Add({{"event", event}})).first;
+    }
+    it->second->Increment();
+}
+
+}  // namespace picket::metrics
