@@ -304,7 +304,8 @@ TEST(ClusterNodesTest, HostileInputs) {
     EXPECT_EQ(count_slots(nodes[0].slots), 16384u);
 
     // Binary junk, NUL bytes and a lone '['.
-    parse_error(std::string("\0\xff\x01 x y z w v u t\n", 20));
+    constexpr char kBinary[] = "\0\xff\x01 x y z w v u t\n";
+    parse_error(std::string(kBinary, sizeof kBinary - 1));
     parse_error(head + "[");
     parse_error(head + "[]");
     parse_error(":::::::: :::::::: ::: :: : : : :");

@@ -79,22 +79,50 @@ namespace {
 
 constexpr std::size_t kNpos = static_cast<std::size_t>(-1);
 
+/// Most nodes a reason names before "and N more" (hostile views can be huge).
+constexpr std::size_t kMaxNamesInReason = 8;
+
 /// A slot range claimed by an owner (an index into nodes_).
 struct SlotClaim {
     SlotRange range;
     std::size_t owner = 0;
 };
 
-/// A maximal slot range with one set of claimants (sorted owner indexes).
+/// Most claimants a segment lists. Real clusters have one owner per slot, two or three
+/// while views disagree; the cap keeps hostile views (thousands of masters claiming the
+/// same slots) from making the sweep quadratic.
+constexpr std::size_t kMaxListedClaimants = 16;
+
+/// Orders claimants (indexes into nodes) as Redis resolves conflicting slot claims:
+/// highest config epoch first, then lowest id.
+struct ClaimantOrder {
+    const std::vector<NodeModel>* nodes;
+    bool operator()(std::size_t a, std::size_t b) const {
+        const auto ea = (*nodes)[a].config_epoch;
+        const auto eb = (*nodes)[b].config_epoch;
+        return ea != eb ? ea > eb : a < b;
+    }
+};
+
+/// A maximal slot range with one set of claimants.
 struct SlotSegment {
     SlotRange range;
+    /// The first kMaxListedClaimants claimants in ClaimantOrder: owners.front() is the
+    /// winner.
     std::vector<std::size_t> owners;
+    /// How many distinct claimants there are (may exceed owners.size()).
+    std::size_t owner_count = 0;
+
+    bool same_claimants(const SlotSegment& other) const {
+        return owner_count == other.owner_count && owners == other.owners;
+    }
 };
 
 /// Splits 0..16383 into maximal ranges with the same set of claimants, by a sweep over
-/// range starts and ends: O(claims log claims + segments × claimants). A claimant
-/// claiming a slot twice counts once.
-std::vector<SlotSegment> segment_claims(const std::vector<SlotClaim>& claims) {
+/// range starts and ends: O(claims log claims + segments × kMaxListedClaimants). A
+/// claimant claiming a slot twice counts once.
+std::vector<SlotSegment> segment_claims(const std::vector<SlotClaim>& claims,
+                                        const std::vector<NodeModel>& nodes) {
     struct Event {
         std::size_t pos;  // first slot the change applies to; kSlotCount for "after the end"
         bool start;
@@ -109,20 +137,22 @@ std::vector<SlotSegment> segment_claims(const std::vector<SlotClaim>& claims) {
     std::sort(events.begin(), events.end(),
               [](const Event& a, const Event& b) { return a.pos < b.pos; });
 
-    std::map<std::size_t, std::size_t> active;  // owner → open claims
+    // Owner → open claims.
+    std::map<std::size_t, std::size_t, ClaimantOrder> active(ClaimantOrder{&nodes});
     std::vector<SlotSegment> out;
     auto emit = [&](std::size_t first, std::size_t last) {
-        std::vector<std::size_t> owners;
-        owners.reserve(active.size());
-        for (const auto& entry : active) {
-            owners.push_back(entry.first);
+        SlotSegment seg;
+        seg.range = SlotRange{static_cast<Slot>(first), static_cast<Slot>(last)};
+        seg.owner_count = active.size();
+        for (auto it = active.begin();
+             it != active.end() && seg.owners.size() < kMaxListedClaimants; ++it) {
+            seg.owners.push_back(it->first);
         }
-        if (!out.empty() && out.back().owners == owners) {
-            out.back().range.last = static_cast<Slot>(last);
+        if (!out.empty() && out.back().same_claimants(seg)) {
+            out.back().range.last = seg.range.last;
             return;
         }
-        out.push_back(
-            SlotSegment{SlotRange{static_cast<Slot>(first), static_cast<Slot>(last)}, owners});
+        out.push_back(std::move(seg));
     };
     std::size_t cur = 0;
     std::size_t i = 0;
@@ -162,7 +192,7 @@ std::string short_id(std::string_view id) {
 }
 
 /// "a1b2c3d4, e5f6a7b8" (short ids), at most `max` then "and N more".
-std::string join_ids(const std::vector<std::string>& ids, std::size_t max = 8) {
+std::string join_ids(const std::vector<std::string>& ids, std::size_t max = kMaxNamesInReason) {
     std::string out;
     for (std::size_t i = 0; i < ids.size(); ++i) {
         if (i == max) {
@@ -351,16 +381,11 @@ Topology Topology::build(TopologyInput input) {
             }
         }
     }
-    for (const auto& seg : segment_claims(master_claims)) {
+    for (const auto& seg : segment_claims(master_claims, t.nodes_)) {
         if (seg.owners.empty()) {
             continue;
         }
-        std::size_t winner = seg.owners.front();
-        for (const auto o : seg.owners) {
-            if (t.nodes_[o].config_epoch > t.nodes_[winner].config_epoch) {
-                winner = o;
-            }
-        }
+        const auto winner = seg.owners.front();
         const auto shard = t.shard_index_[winner];
         if (!t.slot_owner_.empty() && t.slot_owner_.back().second == shard &&
             std::size_t{t.slot_owner_.back().first.last} + 1 == seg.range.first) {
@@ -411,7 +436,7 @@ Topology Topology::build(TopologyInput input) {
                     view_claims.push_back(SlotClaim{r, owner});
                 }
             }
-            per_view.push_back(segment_claims(view_claims));
+            per_view.push_back(segment_claims(view_claims, t.nodes_));
             for (const auto& seg : per_view.back()) {
                 bounds.push_back(seg.range.first);
             }
@@ -419,8 +444,11 @@ Topology Topology::build(TopologyInput input) {
         std::sort(bounds.begin(), bounds.end());
         bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
 
-        using Signature = std::vector<const std::vector<std::size_t>*>;
+        // Pieces where the views differ, grouped by what each view says.
+        using Signature = std::vector<const SlotSegment*>;
+        using Key = std::vector<std::pair<std::vector<std::size_t>, std::size_t>>;
         std::vector<std::pair<Signature, std::vector<SlotRange>>> groups;
+        std::map<Key, std::size_t> group_of;
         std::vector<std::size_t> cursor(views.size(), 0);
         for (std::size_t b = 0; b < bounds.size(); ++b) {
             const auto first = bounds[b];
@@ -431,28 +459,28 @@ Topology Topology::build(TopologyInput input) {
                 while (per_view[v][cursor[v]].range.last < first) {
                     ++cursor[v];
                 }
-                sig[v] = &per_view[v][cursor[v]].owners;
-                differ = differ || *sig[v] != *sig[0];
+                sig[v] = &per_view[v][cursor[v]];
+                differ = differ || !sig[v]->same_claimants(*sig[0]);
             }
             if (!differ) {
                 continue;
             }
             const SlotRange piece{static_cast<Slot>(first), static_cast<Slot>(last)};
-            auto same = [&sig](const std::pair<Signature, std::vector<SlotRange>>& g) {
-                for (std::size_t v = 0; v < sig.size(); ++v) {
-                    if (*g.first[v] != *sig[v]) {
-                        return false;
-                    }
-                }
-                return true;
-            };
-            auto it = std::find_if(groups.begin(), groups.end(), same);
-            if (it == groups.end()) {
+            Key key;
+            key.reserve(sig.size());
+            for (const auto* seg : sig) {
+                key.emplace_back(seg->owners, seg->owner_count);
+            }
+            const auto [it, inserted] = group_of.emplace(std::move(key), groups.size());
+            if (inserted) {
                 groups.emplace_back(std::move(sig), std::vector<SlotRange>{piece});
-            } else if (std::size_t{it->second.back().last} + 1 == first) {
-                it->second.back().last = piece.last;
+                continue;
+            }
+            auto& ranges = groups[it->second].second;
+            if (std::size_t{ranges.back().last} + 1 == first) {
+                ranges.back().last = piece.last;
             } else {
-                it->second.push_back(piece);
+                ranges.push_back(piece);
             }
         }
         for (auto& [sig, ranges] : groups) {
@@ -461,8 +489,11 @@ Topology Topology::build(TopologyInput input) {
             d.slots = std::move(ranges);
             for (std::size_t v = 0; v < views.size(); ++v) {
                 std::string value;
-                for (const auto o : *sig[v]) {
+                for (const auto o : sig[v]->owners) {
                     value += (value.empty() ? "" : ",") + t.nodes_[o].id;
+                }
+                if (sig[v]->owner_count > sig[v]->owners.size()) {
+                    value += ",+" + std::to_string(sig[v]->owner_count - sig[v]->owners.size());
                 }
                 d.claims.push_back(Claim{views[v]->reporter_id, value.empty() ? "(none)" : value});
             }
@@ -470,8 +501,13 @@ Topology Topology::build(TopologyInput input) {
             std::vector<Claim> readable;
             for (std::size_t v = 0; v < views.size(); ++v) {
                 std::string value;
-                for (const auto o : *sig[v]) {
-                    value += (value.empty() ? "" : " and ") + describe(t.nodes_[o].id);
+                const auto& owners = sig[v]->owners;
+                for (std::size_t k = 0; k < owners.size() && k < kMaxNamesInReason; ++k) {
+                    value += (k == 0 ? "" : " and ") + describe(t.nodes_[owners[k]].id);
+                }
+                const auto shown = std::min(owners.size(), kMaxNamesInReason);
+                if (sig[v]->owner_count > shown) {
+                    value += " and " + std::to_string(sig[v]->owner_count - shown) + " more";
                 }
                 readable.push_back(
                     Claim{views[v]->reporter_id, value.empty() ? "no master" : value});
@@ -666,17 +702,21 @@ std::vector<Finding> Topology::check_slot_coverage() const {
     }
     std::vector<SlotRange> uncovered;
     // Sets of claimants in order of their first conflicting slot.
-    std::vector<std::pair<std::vector<std::size_t>, std::vector<SlotRange>>> conflicts;
-    for (auto& seg : segment_claims(claims)) {
-        if (seg.owners.empty()) {
+    std::vector<const SlotSegment*> conflicts;
+    std::vector<std::vector<SlotRange>> conflict_ranges;
+    std::map<std::pair<std::vector<std::size_t>, std::size_t>, std::size_t> conflict_of;
+    const auto segments = segment_claims(claims, nodes_);
+    for (const auto& seg : segments) {
+        if (seg.owner_count == 0) {
             uncovered.push_back(seg.range);
-        } else if (seg.owners.size() > 1) {
-            auto it = std::find_if(conflicts.begin(), conflicts.end(),
-                                   [&seg](const auto& c) { return c.first == seg.owners; });
-            if (it == conflicts.end()) {
-                conflicts.emplace_back(seg.owners, std::vector<SlotRange>{seg.range});
+        } else if (seg.owner_count > 1) {
+            const auto [it, inserted] =
+                conflict_of.emplace(std::make_pair(seg.owners, seg.owner_count), conflicts.size());
+            if (inserted) {
+                conflicts.push_back(&seg);
+                conflict_ranges.push_back({seg.range});
             } else {
-                it->second.push_back(seg.range);
+                conflict_ranges[it->second].push_back(seg.range);
             }
         }
     }
@@ -689,17 +729,26 @@ std::vector<Finding> Topology::check_slot_coverage() const {
         f.slots = std::move(uncovered);
         out.push_back(std::move(f));
     }
-    for (auto& [owners, ranges] : conflicts) {
+    for (std::size_t c = 0; c < conflicts.size(); ++c) {
+        const auto& seg = *conflicts[c];
+        auto& ranges = conflict_ranges[c];
         Finding f;
         f.kind = FindingKind::kSlotConflict;
         std::string names;
-        for (const auto o : owners) {
-            f.node_ids.push_back(nodes_[o].id);
-            names += (names.empty() ? "" : ", ") + describe_node(nodes_[o]) + " epoch " +
-                     std::to_string(nodes_[o].config_epoch);
+        for (std::size_t k = 0; k < seg.owners.size(); ++k) {
+            const auto& owner = nodes_[seg.owners[k]];
+            f.node_ids.push_back(owner.id);
+            if (k < kMaxNamesInReason) {
+                names += (k == 0 ? "" : ", ") + describe_node(owner) + " epoch " +
+                         std::to_string(owner.config_epoch);
+            }
         }
+        if (seg.owner_count > kMaxNamesInReason) {
+            names += " and " + std::to_string(seg.owner_count - kMaxNamesInReason) + " more";
+        }
+        std::sort(f.node_ids.begin(), f.node_ids.end());
         f.reason = plural(count_slots(ranges), "slot") + " (" + format_slot_ranges(ranges) +
-                   ") claimed by " + std::to_string(owners.size()) + " masters: " + names;
+                   ") claimed by " + std::to_string(seg.owner_count) + " masters: " + names;
         f.slots = std::move(ranges);
         out.push_back(std::move(f));
     }

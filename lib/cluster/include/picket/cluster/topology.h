@@ -145,7 +145,8 @@ struct Disagreement {
     std::string node_id;
     /// For kSlotOwner: the slot ranges concerned (all with the same claims).
     std::vector<SlotRange> slots;
-    /// One claim per source, sorted by reporter.
+    /// One claim per source, sorted by reporter. For kSlotOwner the value lists at most
+    /// 16 owner ids, then ",+N" for the rest.
     std::vector<Claim> claims;
     /// A sentence for logs and alerts.
     std::string reason;
@@ -178,7 +179,8 @@ std::string_view to_string(FindingKind kind);
 /// One result of a check.
 struct Finding {
     FindingKind kind = FindingKind::kUncoveredSlots;
-    /// The nodes concerned, sorted.
+    /// The nodes concerned, sorted. For kSlotConflict at most 16 claimants are listed
+    /// (those with the highest config epochs); the reason gives the total.
     std::vector<std::string> node_ids;
     /// The slots concerned, if any.
     std::vector<SlotRange> slots;
