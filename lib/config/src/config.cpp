@@ -129,20 +129,28 @@ class Checker;
 /// One YAML mapping being read: which keys it has, which were used, where each is.
 class Section {
   public:
+    /// `node` null = the section is absent; `at` is where to point for the section itself.
     Section(Checker& checker, const YamlTree& tree, const YamlNode* node, std::string path,
-            Mark fallback);
+            Mark at);
 
     /// The value of `key`, marking the key used; nullptr when absent.
     const YamlNode* get(std::string_view key);
     /// True when the key is present (without marking it used).
     bool has(std::string_view key) const;
+    /// Where `key` itself is written (or this section's mark when absent).
+    Mark key_mark(std::string_view key) const;
     /// The dotted path of a key in this section: "detection.safe_mode.hold".
     std::string path_of(std::string_view key) const {
         return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
     }
     const std::string& path() const { return path_; }
-    /// Where this mapping starts (or its parent's key when it is absent).
+    /// Where this section's key is (or its parent's, when it is absent).
     Mark mark() const { return mark_; }
+    /// False when the section's key was absent (not when it was given empty).
+    bool present() const { return present_; }
+    /// Where `key`'s value is; for a null value, where the key is (yaml-cpp places a null
+    /// at the next token, which may be on the next line).
+    Mark value_mark(std::string_view key) const;
     /// Reports an inline secret key with the file key to use instead.
     void forbid_inline(std::string_view key, std::string_view use_instead);
     /// Reports every key not used, with a suggestion when one is close.
@@ -158,6 +166,7 @@ class Section {
     Checker& checker_;
     std::string path_;
     Mark mark_;
+    bool present_;
     std::vector<Entry> entries_;
     std::vector<std::string> asked_;  ///< every key looked up: the keys this section knows
 };
@@ -205,17 +214,19 @@ class Checker {
             return nullptr;
         }
         const auto path = s.path_of(key);
-        marks_[path] = node->mark;
+        const Mark at = s.value_mark(key);
+        marks_[path] = at;
         if (node->kind != YamlNode::Kind::kScalar) {
-            fail(node->mark, path,
+            fail(at, path,
                  "expected " + std::string(what) + ", got " + std::string(kind_name(node->kind)));
             return nullptr;
         }
         return node;
     }
 
+    /// Reports a missing key, unless the whole section is missing (reported once, above).
     void required(Section& s, std::string_view key) {
-        if (!s.has(key)) {
+        if (s.present() && !s.has(key)) {
             const auto path = s.path_of(key);
             fail(s.mark(), path, "missing required key '" + std::string(key) + "'");
         }
@@ -507,16 +518,15 @@ class Checker {
         const YamlNode* node = parent.get(key);
         const auto path = parent.path_of(key);
         if (node != nullptr) {
-            marks_[path] = node->mark;
+            marks_[path] = parent.key_mark(key);
             if (node->kind != YamlNode::Kind::kMap && node->kind != YamlNode::Kind::kNull) {
-                fail(node->mark, path,
+                fail(parent.value_mark(key), path,
                      "expected a mapping of keys, got " + std::string(kind_name(node->kind)) +
                          std::string(hint));
                 node = nullptr;
             }
         }
-        const Mark at = node != nullptr ? node->mark : parent.mark();
-        return Section(*this, tree_, node, path, at);
+        return Section(*this, tree_, node, path, parent.key_mark(key));
     }
 
     void set_mark(const std::string& path, Mark at) { marks_[path] = at; }
@@ -555,8 +565,8 @@ class Checker {
 };
 
 Section::Section(Checker& checker, const YamlTree& tree, const YamlNode* node, std::string path,
-                 Mark fallback)
-    : checker_(checker), path_(std::move(path)), mark_(node != nullptr ? node->mark : fallback) {
+                 Mark at)
+    : checker_(checker), path_(std::move(path)), mark_(at), present_(node != nullptr) {
     if (node == nullptr || node->kind != YamlNode::Kind::kMap) {
         return;
     }
@@ -591,6 +601,24 @@ const YamlNode* Section::get(std::string_view key) {
         }
     }
     return nullptr;
+}
+
+Mark Section::key_mark(std::string_view key) const {
+    for (const auto& e : entries_) {
+        if (e.name == key) {
+            return e.key_mark;
+        }
+    }
+    return mark_;
+}
+
+Mark Section::value_mark(std::string_view key) const {
+    for (const auto& e : entries_) {
+        if (e.name == key) {
+            return e.value->kind == YamlNode::Kind::kNull ? e.key_mark : e.value->mark;
+        }
+    }
+    return mark_;
 }
 
 bool Section::has(std::string_view key) const {
@@ -1031,6 +1059,16 @@ bool collide(const Address& a, const Address& b) {
 
 void check_across(Checker& c, Config& cfg, Mark root) {
     const auto at = [&](const std::string& path) { return c.mark_of(path, root); };
+    // The first of `paths` that was written in the file, else its section, else the top.
+    const auto at_any = [&](std::initializer_list<const char*> paths) {
+        for (const char* p : paths) {
+            if (c.given(p)) {
+                return c.mark_of(p, root);
+            }
+        }
+        const std::string first = *paths.begin();
+        return c.mark_of(first.substr(0, first.find('.')), root);
+    };
     const auto ok = [&](std::initializer_list<const char*> paths) {
         for (const char* p : paths) {
             if (c.failed(p)) {
@@ -1043,7 +1081,7 @@ void check_across(Checker& c, Config& cfg, Mark root) {
     // Listeners.
     if (ok({"watcher.peer_listen", "watcher.http_listen"}) &&
         collide(cfg.watcher.peer_listen, cfg.watcher.http_listen)) {
-        c.error(at("watcher.http_listen"), "watcher.http_listen",
+        c.error(at_any({"watcher.http_listen", "watcher.peer_listen"}), "watcher.http_listen",
                 "collides with peer_listen " + cfg.watcher.peer_listen.to_string());
     }
     if (!cfg.http.admin_listen.is_unix() && ok({"http.admin_listen"})) {
@@ -1112,19 +1150,21 @@ void check_across(Checker& c, Config& cfg, Mark root) {
     // Detection timings.
     auto& d = cfg.detection;
     if (ok({"detection.down_after", "detection.ping_interval"}) && d.down_after < d.ping_interval) {
-        c.error(at("detection.down_after"), "detection.down_after",
+        c.error(at_any({"detection.down_after", "detection.ping_interval"}), "detection.down_after",
                 format_duration(d.down_after) + " is shorter than ping_interval (" +
                     format_duration(d.ping_interval) + ")");
     }
     if (ok({"detection.down_after", "detection.down_after_unresponsive"}) &&
         d.down_after_unresponsive < d.down_after) {
-        c.error(at("detection.down_after_unresponsive"), "detection.down_after_unresponsive",
+        c.error(at_any({"detection.down_after_unresponsive", "detection.down_after"}),
+                "detection.down_after_unresponsive",
                 format_duration(d.down_after_unresponsive) + " is shorter than down_after (" +
                     format_duration(d.down_after) + ")");
     }
     if (ok({"detection.ping_timeout", "detection.down_after_unresponsive"}) &&
         d.ping_timeout > d.down_after_unresponsive) {
-        c.error(at("detection.ping_timeout"), "detection.ping_timeout",
+        c.error(at_any({"detection.ping_timeout", "detection.down_after_unresponsive"}),
+                "detection.ping_timeout",
                 format_duration(d.ping_timeout) + " is longer than down_after_unresponsive (" +
                     format_duration(d.down_after_unresponsive) + ")");
     }
@@ -1133,26 +1173,30 @@ void check_across(Checker& c, Config& cfg, Mark root) {
     // heartbeat round or the leader never holds it).
     auto& e = cfg.election;
     if (ok({"election.timeout_min", "election.timeout_max"}) && e.timeout_max <= e.timeout_min) {
-        c.error(at("election.timeout_max"), "election.timeout_max",
+        c.error(at_any({"election.timeout_max", "election.timeout_min"}), "election.timeout_max",
                 format_duration(e.timeout_max) + " must be greater than timeout_min (" +
                     format_duration(e.timeout_min) + ")");
     }
     if (ok({"election.timeout_min", "election.heartbeat_interval"}) &&
         e.heartbeat_interval * 3 > e.timeout_min) {
-        c.error(at("election.heartbeat_interval"), "election.heartbeat_interval",
+        c.error(at_any({"election.heartbeat_interval", "election.timeout_min"}),
+                "election.heartbeat_interval",
                 format_duration(e.heartbeat_interval) + " is more than a third of timeout_min (" +
                     format_duration(e.timeout_min) + ")");
     } else if (ok({"election.timeout_min", "election.heartbeat_interval", "election.lease_drift",
                    "election.lease_margin"}) &&
                e.lease() <= e.heartbeat_interval) {
-        c.error(at("election.lease_margin"), "election.lease_margin",
+        c.error(at_any({"election.lease_margin", "election.lease_drift", "election.timeout_min",
+                        "election.heartbeat_interval"}),
+                "election.lease_margin",
                 "the leader lease (timeout_min × (1 − lease_drift) − lease_margin = " +
                     format_duration(e.lease()) + ") must be longer than heartbeat_interval (" +
                     format_duration(e.heartbeat_interval) + ")");
     }
     if (ok({"election.opinion_max_age", "election.heartbeat_interval"}) &&
         e.opinion_max_age < e.heartbeat_interval * 2) {
-        c.error(at("election.opinion_max_age"), "election.opinion_max_age",
+        c.error(at_any({"election.opinion_max_age", "election.heartbeat_interval"}),
+                "election.opinion_max_age",
                 format_duration(e.opinion_max_age) + " is less than two heartbeat intervals (" +
                     format_duration(e.heartbeat_interval * 2) + ")");
     }
@@ -1255,8 +1299,11 @@ Expected<std::string, std::string> read_secret_file(const std::string& path) {
     namespace fs = std::filesystem;
     std::error_code ec;
     const auto st = fs::status(path, ec);
-    if (ec || !fs::exists(st)) {
-        return unexpected(std::string(ec ? ec.message() : "no such file"));
+    if (st.type() == fs::file_type::not_found) {
+        return unexpected(std::string("no such file"));
+    }
+    if (ec) {
+        return unexpected(ec.message());
     }
     if (!fs::is_regular_file(st)) {
         return unexpected(std::string("not a regular file"));
@@ -1391,9 +1438,11 @@ Expected<Config, ConfigError> load_config(const std::string& path) {
     };
     std::error_code ec;
     const auto st = fs::status(path, ec);
-    if (ec || !fs::exists(st)) {
-        return unexpected(
-            fail("cannot read: " + (ec ? ec.message() : std::string("no such file"))));
+    if (st.type() == fs::file_type::not_found) {
+        return unexpected(fail("cannot read: no such file"));
+    }
+    if (ec) {
+        return unexpected(fail("cannot read: " + ec.message()));
     }
     if (!fs::is_regular_file(st)) {
         return unexpected(fail("cannot read: not a regular file"));

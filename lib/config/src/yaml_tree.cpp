@@ -156,10 +156,12 @@ class Builder final : public YAML::EventHandler {
 YamlTree parse_yaml(std::string_view text, const YamlLimits& limits) {
     YamlTree tree;
     if (text.size() > limits.max_bytes) {
+        tree.error_mark = Mark{0, 0};
         tree.error = "the file is larger than " + std::to_string(limits.max_bytes) + " bytes";
         return tree;
     }
     if (text.find('\0') != std::string_view::npos) {
+        tree.error_mark = Mark{0, 0};
         tree.error = "the file contains a NUL byte (not a text file?)";
         return tree;
     }
@@ -178,8 +180,10 @@ YamlTree parse_yaml(std::string_view text, const YamlLimits& limits) {
         tree.error_mark = to_mark(e.mark);
         tree.error = "YAML syntax: " + e.msg;
     } catch (const std::bad_alloc&) {
+        tree.error_mark = Mark{0, 0};
         tree.error = "out of memory while parsing";
     } catch (const std::exception& e) {
+        tree.error_mark = Mark{0, 0};
         tree.error = std::string("YAML parser failed: ") + e.what();
     }
     if (!tree.ok) {
