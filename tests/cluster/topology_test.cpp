@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "test_data.h"
 
@@ -491,6 +492,44 @@ TEST(TopologyTest, MakeViewNeedsAMyselfLine) {
     auto view = make_view(*nodes);
     ASSERT_FALSE(view.has_value());
     EXPECT_NE(view.error().message.find("myself"), std::string::npos);
+}
+
+TEST(TopologyTest, HostileOverlappingClaimsStayBounded) {
+    // 2000 masters all claiming every slot, seen differently by two views: the output
+    // names at most 16 claimants per conflict instead of growing quadratically.
+    std::string a_view;
+    std::string b_view;
+    for (int m = 0; m < 2000; ++m) {
+        char hex_id[41];
+        std::snprintf(hex_id, sizeof hex_id, "%040x", m);
+        const std::string line = std::string(hex_id) + " 10.1." + std::to_string(m / 250) + "." +
+                                 std::to_string(m % 250) + ":7000@17000 ";
+        a_view += line + (m == 0 ? "myself," : "") + "master - 0 0 " + std::to_string(m) +
+                  " connected 0-16383\n";
+        b_view += line + (m == 1 ? "myself," : "") + "master - 0 0 " + std::to_string(m) +
+                  " connected " + (m % 2 == 0 ? "0-8191" : "8192-16383") + "\n";
+    }
+    auto a = make_view(*parse_cluster_nodes(a_view));
+    auto b = make_view(*parse_cluster_nodes(b_view));
+    ASSERT_TRUE(a && b);
+    const auto t = Topology::build({*a, *b});
+    // Node 1 (own view) claims only 8192-16383; every other node is described by view a.
+    const auto coverage = t.check_slot_coverage();
+    ASSERT_EQ(coverage.size(), 2u) << dump(coverage);
+    for (const auto& f : coverage) {
+        EXPECT_EQ(f.kind, FindingKind::kSlotConflict);
+        EXPECT_EQ(f.node_ids.size(), 16u);
+        EXPECT_LT(f.reason.size(), 1000u);
+    }
+    EXPECT_EQ(coverage[0].slots, (std::vector<SlotRange>{{0, 8191}}));
+    EXPECT_NE(coverage[0].reason.find("claimed by 1999 masters"), std::string::npos);
+    EXPECT_NE(coverage[1].reason.find("claimed by 2000 masters"), std::string::npos);
+    EXPECT_NE(coverage[1].reason.find("and 1992 more"), std::string::npos);
+    // The highest epoch wins the slot, as in Redis.
+    EXPECT_EQ(t.shard_for_slot(0)->config_epoch, 1999u);
+    for (const auto& d : t.disagreements()) {
+        EXPECT_LT(d.reason.size(), 4000u) << d.reason.substr(0, 200);
+    }
 }
 
 TEST(TopologyTest, ManyViewsOfALargeClusterStayFast) {

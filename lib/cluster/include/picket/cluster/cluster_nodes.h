@@ -72,8 +72,11 @@ struct NodeFlags {
 /// A slot being moved with CLUSTER SETSLOT: "[slot->-id]" on the source (migrating to
 /// `node_id`), "[slot-<-id]" on the destination (importing from `node_id`).
 struct SlotMigration {
+    /// Which end of the move the reporting node is.
     enum class Direction : std::uint8_t { kMigrating, kImporting };
+    /// The slot being moved.
     Slot slot = 0;
+    /// kMigrating: "[slot->-id]", keys leave for node_id; kImporting: "[slot-<-id]".
     Direction direction = Direction::kMigrating;
     /// The other end of the move.
     std::string node_id;
@@ -111,7 +114,9 @@ struct ClusterNode {
     /// `myself` line, since only the node itself knows).
     std::vector<SlotMigration> migrations;
 
+    /// The reporter sees it as a master ("master" flag).
     bool is_master() const { return flags.master; }
+    /// The reporter sees it as a replica ("slave" flag).
     bool is_replica() const { return flags.replica; }
     /// True when the reporter flags the node fail or fail?.
     bool is_failing() const { return flags.fail || flags.pfail; }

@@ -24,7 +24,9 @@ class Info {
     /// One field's value and the 1-based line it was read from, so typed parsers can
     /// point at the offending line.
     struct Field {
+        /// Everything after the first ':' of the line.
         std::string value;
+        /// 1-based line number in the reply (0 when set by hand).
         std::size_t line = 0;
     };
     /// One section: key → field, ordered by key.
@@ -179,8 +181,9 @@ struct PersistenceInfo {
     std::optional<double> loading_loaded_perc;
     /// "loading_eta_seconds:" — estimated seconds left; present only while loading.
     std::optional<std::int64_t> loading_eta_seconds;
-    /// "loading_loaded_bytes:" / "loading_total_bytes:" — present only while loading.
+    /// "loading_loaded_bytes:" — bytes loaded so far; present only while loading.
     std::optional<std::int64_t> loading_loaded_bytes;
+    /// "loading_total_bytes:" — size of the file being loaded; present only while loading.
     std::optional<std::int64_t> loading_total_bytes;
 };
 

@@ -66,9 +66,11 @@ struct NodeModel {
     std::vector<SlotRange> slots;
     /// Slots it is migrating or importing (only its own view shows these).
     std::vector<SlotMigration> migrations;
-    /// Flagged handshake / noaddr / nofailover, per described_by.
+    /// Flagged "handshake" (not yet trusted, provisional id), per described_by.
     bool handshake = false;
+    /// Flagged "noaddr" (address unknown), per described_by.
     bool noaddr = false;
+    /// Flagged "nofailover" (cluster-replica-no-failover), per described_by.
     bool nofailover = false;
     /// Reporters (sorted) whose view lists this node.
     std::vector<std::string> known_by;
@@ -140,6 +142,7 @@ struct Claim {
 
 /// Views that do not agree, with every side's claim. Never resolved by the model.
 struct Disagreement {
+    /// What is disagreed about.
     DisagreementKind kind = DisagreementKind::kUnknownNode;
     /// The node disagreed about; empty for kSlotOwner.
     std::string node_id;
@@ -178,6 +181,7 @@ std::string_view to_string(FindingKind kind);
 
 /// One result of a check.
 struct Finding {
+    /// Which check found it and what it means.
     FindingKind kind = FindingKind::kUncoveredSlots;
     /// The nodes concerned, sorted. For kSlotConflict at most 16 claimants are listed
     /// (those with the highest config epochs); the reason gives the total.
@@ -257,11 +261,15 @@ class Topology {
     /// Index of the node in nodes_, or npos.
     std::size_t index_of(std::string_view id) const;
 
-    /// See the accessors.
+    /// Reporter ids of the views used, sorted.
     std::vector<std::string> reporters_;
+    /// Reporter ids of duplicate views dropped.
     std::vector<std::string> ignored_views_;
+    /// Every node, sorted by id (binary-searched by index_of).
     std::vector<NodeModel> nodes_;
+    /// One shard per master, sorted by master id.
     std::vector<Shard> shards_;
+    /// Sorted by node id, then kind.
     std::vector<Disagreement> disagreements_;
     /// Parallel to nodes_: index in shards_ of the node's shard, or npos.
     std::vector<std::size_t> shard_index_;
