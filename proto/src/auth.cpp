@@ -64,6 +64,12 @@ std::string voter_set_hash(std::vector<std::string> voters) {
     return to_hex(digest, 16);
 }
 
+std::string sha256_hex(std::string_view data) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+    return to_hex(digest, sizeof digest);
+}
+
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int len = 0;

@@ -157,6 +157,10 @@ std::vector<Reply> unsigned_elements(const Envelope& e) {
 
 }  // namespace
 
+resp::Reply records_to_reply(const std::vector<FailoverRecord>& records) {
+    return encode_records(records);
+}
+
 std::string mac_input(const Envelope& e) {
     std::string out;
     encode_reply(Reply::array(unsigned_elements(e)), out);
@@ -475,6 +479,10 @@ Expected<Envelope, DecodeError> decode_frame(std::string_view bytes) {
         return fail("frame: " + parsed.error().message);
     }
     return decode_frame(*parsed);
+}
+
+Expected<std::vector<FailoverRecord>, DecodeError> records_from_reply(const resp::Reply& reply) {
+    return decode_records(reply);
 }
 
 #undef PICKET_TRY

@@ -34,6 +34,9 @@ std::string_view to_string(DropReason r);
 /// different voter sets (a half-rolled-out membership change) refuse each other.
 std::string voter_set_hash(std::vector<std::string> voters);
 
+/// SHA-256 of `data`, lower-case hex (state file checksum).
+std::string sha256_hex(std::string_view data);
+
 /// HMAC-SHA256 of `data` under `key`, lower-case hex.
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "picket/base/expected.h"
 #include "picket/proto/message.h"
@@ -82,6 +83,12 @@ Expected<Envelope, DecodeError> decode_frame(std::string_view bytes);
 /// two commands a person may type with redis-cli on the peer port.
 enum class FrameKind : std::uint8_t { kPeer, kPing, kInfo, kUnknown };
 FrameKind classify(const resp::Reply& reply);
+
+/// The record list as a RESP array (the Heartbeat/VoteReply body part); reused by the
+/// consensus state file so there is one record encoding.
+resp::Reply records_to_reply(const std::vector<FailoverRecord>& records);
+/// Decodes what records_to_reply() produced, with the same limits as on the wire.
+Expected<std::vector<FailoverRecord>, DecodeError> records_from_reply(const resp::Reply& reply);
 
 /// Appends the RESP encoding of a reply tree (bulk strings, integers, arrays) to `out`.
 void encode_reply(const resp::Reply& r, std::string& out);

@@ -1,0 +1,93 @@
+#include "picket/consensus/persistent_state.h"
+
+#include "picket/base/strings.h"
+#include "picket/proto/auth.h"
+#include "picket/proto/codec.h"
+#include "picket/resp/reader.h"
+
+namespace picket::consensus {
+
+namespace {
+
+constexpr std::string_view kMagic = "PICKETSTATE 1 ";
+
+Unexpected<StateFileError> fail(StateFileError::Kind k, std::string m) {
+    return unexpected(StateFileError{k, std::move(m)});
+}
+
+}  // namespace
+
+std::string encode_state(const PersistentState& s) {
+    using resp::Reply;
+    std::string payload;
+    proto::encode_reply(
+        Reply::array(
+            {Reply::string(std::to_string(s.term)), Reply::string(s.voted_for.value_or("")),
+             Reply::string(std::to_string(s.incarnation)), proto::records_to_reply(s.records)}),
+        payload);
+    std::string out(kMagic);
+    out += std::to_string(payload.size());
+    out += ' ';
+    out += proto::sha256_hex(payload);
+    out += '\n';
+    out += payload;
+    return out;
+}
+
+Expected<PersistentState, StateFileError> decode_state(std::string_view bytes) {
+    using K = StateFileError::Kind;
+    if (bytes.substr(0, kMagic.size()) != kMagic) {
+        const bool prefix = bytes.size() < kMagic.size() && kMagic.substr(0, bytes.size()) == bytes;
+        return fail(prefix ? K::kTruncated : K::kBadMagic,
+                    "not a picket state file (or an unknown version): it must start with '" +
+                        std::string(kMagic) + "'");
+    }
+    const auto eol = bytes.find('\n');
+    if (eol == std::string_view::npos) {
+        return fail(K::kTruncated, "state file header is incomplete");
+    }
+    const auto fields = split(bytes.substr(kMagic.size(), eol - kMagic.size()), ' ');
+    if (fields.size() != 2 || fields[1].size() != 64) {
+        return fail(K::kMalformed, "state file header is malformed");
+    }
+    const auto length = parse_integer<std::size_t>(fields[0]);
+    if (!length) {
+        return fail(K::kMalformed, "state file header has a bad length");
+    }
+    const std::string_view payload = bytes.substr(eol + 1);
+    if (payload.size() < *length) {
+        return fail(K::kTruncated, "state file is truncated: " + std::to_string(payload.size()) +
+                                       " of " + std::to_string(*length) + " payload bytes");
+    }
+    if (payload.size() > *length) {
+        return fail(K::kMalformed, "state file has trailing bytes after the payload");
+    }
+    if (proto::sha256_hex(payload) != fields[1]) {
+        return fail(K::kChecksum, "state file checksum mismatch: the file is corrupted");
+    }
+    auto reply = resp::parse_one(payload, proto::peer_reader_limits());
+    if (!reply || !reply->is_array() || reply->elements.size() != 4) {
+        return fail(K::kMalformed, "state file payload is not a 4-element array");
+    }
+    const auto& e = reply->elements;
+    PersistentState s;
+    auto term = parse_integer<proto::Term>(e[0].str);
+    auto incarnation = parse_integer<std::uint64_t>(e[2].str);
+    if (e[0].type != resp::ReplyType::kString || e[1].type != resp::ReplyType::kString ||
+        e[2].type != resp::ReplyType::kString || !term || !incarnation) {
+        return fail(K::kMalformed, "state file payload has bad term, vote or incarnation");
+    }
+    auto records = proto::records_from_reply(e[3]);
+    if (!records) {
+        return fail(K::kMalformed, "state file records: " + records.error().message);
+    }
+    s.term = *term;
+    if (!e[1].str.empty()) {
+        s.voted_for = e[1].str;
+    }
+    s.incarnation = *incarnation;
+    s.records = std::move(*records);
+    return s;
+}
+
+}  // namespace picket::consensus

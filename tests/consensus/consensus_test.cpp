@@ -1,0 +1,421 @@
+// Unit tests of picket::consensus::Consensus, ScyllaDB fsm_test style: elections (§5.2),
+// pre-vote and check-quorum (thesis §9.6), stickiness and the restart rule, the lease,
+// failure agreement and failover records (Paxos phase 1 on leader change). Invariants
+// are checked after every step by the harness.
+
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+namespace picket::consensus::testing {
+namespace {
+
+using proto::Message;
+using proto::RecordPhase;
+
+TEST(Election, SingleVoterLeadsAfterItsTimeout) {
+    Net net(1);
+    net.advance(net.base.election_timeout_max + 10ms);
+    EXPECT_TRUE(net.at("w1").is_leader());
+    EXPECT_EQ(net.at("w1").term(), 1u);
+    EXPECT_EQ(net.disk["w1"].voted_for, "w1");
+}
+
+TEST(Election, ALeaderIsElectedAndEveryoneFollows) {
+    Net net(3);
+    net.elect("w2");
+    EXPECT_EQ(net.at("w2").term(), 1u);
+    for (const auto& id : {"w1", "w3"}) {
+        EXPECT_EQ(net.at(id).role(), Role::kFollower);
+        EXPECT_EQ(net.at(id).leader(), "w2");
+        EXPECT_EQ(net.disk[id].voted_for, "w2");  // durable before the reply left
+        EXPECT_EQ(net.disk[id].term, 1u);
+    }
+    EXPECT_EQ(net.count_events(Event::Kind::kBecameLeader), 1u);
+    // Stable: heartbeats keep it for a long time.
+    net.advance(20s);
+    EXPECT_TRUE(net.at("w2").is_leader());
+    EXPECT_EQ(net.at("w2").term(), 1u);
+}
+
+TEST(Election, ElectsWithinBoundedTimeFromAnyStart) {
+    for (std::uint64_t seed = 1; seed < 30; ++seed) {
+        Net net(5);
+        net.seed = seed * 100;
+        for (const auto& id : net.ids) {
+            net.start(id);
+        }
+        net.advance(net.base.election_timeout_max * 3);
+        std::size_t leaders = 0;
+        for (const auto& id : net.ids) {
+            leaders += net.at(id).is_leader();
+        }
+        EXPECT_EQ(leaders, 1u) << "seed " << seed;
+    }
+}
+
+TEST(Election, TheVoteIsPersistedInTheSameOutputAsTheReply) {
+    Net net(3);
+    net.now += net.base.election_timeout_max + 1ms;
+    Consensus& w3 = net.at("w3");
+    w3.step("w1", Message{4, proto::RequestVote{}}, net.now);
+    Output out = w3.get_output();
+    ASSERT_TRUE(out.persist);
+    EXPECT_EQ(out.persist->term, 4u);
+    EXPECT_EQ(out.persist->voted_for, "w1");
+    ASSERT_EQ(out.messages.size(), 1u);
+    const auto& reply = std::get<proto::VoteReply>(out.messages[0].message.body);
+    EXPECT_TRUE(reply.granted);
+}
+
+TEST(Election, AtMostOneVotePerTermAcrossRestarts) {
+    Net net(3);
+    net.now += net.base.election_timeout_max + 1ms;
+    net.at("w3").step("w1", Message{5, proto::RequestVote{}}, net.now);
+    net.drain("w3");
+    net.queue.clear();
+    // Restart: the vote comes back from disk, and the restart withholds votes anyway.
+    net.start("w3");
+    net.now += net.base.election_timeout_max + 1ms;
+    net.at("w3").step("w2", Message{5, proto::RequestVote{}}, net.now);
+    Output out = net.at("w3").get_output();
+    ASSERT_EQ(out.messages.size(), 1u);
+    EXPECT_FALSE(std::get<proto::VoteReply>(out.messages[0].message.body).granted);
+    EXPECT_EQ(net.at("w3").voted_for(), "w1");
+    // The same candidate may ask again (a lost reply) and gets the same answer.
+    net.at("w3").step("w1", Message{5, proto::RequestVote{}}, net.now);
+    out = net.at("w3").get_output();
+    EXPECT_TRUE(std::get<proto::VoteReply>(out.messages[0].message.body).granted);
+}
+
+TEST(Election, ARestartedWatcherWithholdsVotesForTheMaxElectionTimeout) {
+    Net net(3);
+    Consensus& w3 = net.at("w3");
+    w3.step("w1", Message{1, proto::RequestVote{}}, net.now + 10ms);
+    Output out = w3.get_output();
+    EXPECT_FALSE(std::get<proto::VoteReply>(out.messages.at(0).message.body).granted);
+    EXPECT_EQ(w3.term(), 0u);  // not even the term was adopted
+    w3.step("w1", Message{1, proto::PreVote{}}, net.now + 10ms);
+    out = w3.get_output();
+    EXPECT_FALSE(std::get<proto::VoteReply>(out.messages.at(0).message.body).granted);
+    const TimePoint later = net.now + net.base.election_timeout_max;
+    w3.step("w1", Message{1, proto::RequestVote{}}, later);
+    out = w3.get_output();
+    EXPECT_TRUE(std::get<proto::VoteReply>(out.messages.at(0).message.body).granted);
+}
+
+TEST(Election, FollowersIgnoreCandidatesWhileTheyHearALeader) {
+    Net net(3);
+    net.elect("w1");
+    net.advance(200ms);
+    // w3 cannot hear w1 (one-way cut) and campaigns; w2 still hears w1 and refuses.
+    net.cut.insert({"w1", "w3"});
+    net.advance(5s);
+    EXPECT_TRUE(net.at("w1").is_leader());
+    EXPECT_EQ(net.at("w1").term(), 1u);
+    EXPECT_EQ(net.at("w2").term(), 1u);
+    EXPECT_EQ(net.at("w3").term(), 1u) << "pre-vote kept w3 from inflating its term";
+    EXPECT_GT(net.count_events(Event::Kind::kElectionStarted, "w3"), 0u);
+}
+
+TEST(Election, PreVoteKeepsAPartitionedWatcherFromDeposingTheLeader) {
+    Net net(5);
+    net.elect("w1");
+    net.isolate("w5");
+    net.advance(10s);
+    EXPECT_EQ(net.at("w5").term(), 1u);
+    net.heal();
+    net.advance(2s);
+    EXPECT_TRUE(net.at("w1").is_leader());
+    EXPECT_EQ(net.at("w1").term(), 1u);
+}
+
+TEST(Election, CheckQuorumStepsDownAnIsolatedLeader) {
+    Net net(3);
+    net.elect("w1");
+    net.isolate("w1");
+    net.advance(net.base.election_timeout_min + 50ms);
+    EXPECT_FALSE(net.at("w1").is_leader());
+    EXPECT_EQ(net.count_events(Event::Kind::kQuorumLost, "w1"), 1u);
+    EXPECT_EQ(net.count_events(Event::Kind::kSteppedDown, "w1"), 1u);
+    // The others elect a new leader once the stickiness window passes.
+    net.advance(5s);
+    EXPECT_TRUE(net.at("w2").is_leader() || net.at("w3").is_leader());
+    net.heal();
+    net.advance(1s);
+    EXPECT_EQ(net.at("w1").role(), Role::kFollower);
+    EXPECT_EQ(net.count_events(Event::Kind::kQuorumRegained, "w1"), 1u);
+}
+
+TEST(Election, AHigherTermDeposesALeader) {
+    Net net(3);
+    net.elect("w1");
+    net.at("w1").step("w2", Message{9, proto::HeartbeatReply{1, false, {}}}, net.now);
+    EXPECT_EQ(net.at("w1").role(), Role::kFollower);
+    EXPECT_EQ(net.at("w1").term(), 9u);
+    net.drain("w1");
+}
+
+TEST(Lease, StartsWhenTheAcknowledgedRoundWasSent) {
+    Net net(3);
+    net.elect("w1");
+    Consensus& w1 = net.at("w1");
+    // Round sent now; replies arrive 300 ms later: the lease still counts from the send.
+    net.advance(net.base.heartbeat_interval);
+    const TimePoint sent = net.now + net.base.heartbeat_interval;
+    net.now = sent;
+    w1.tick(net.now);
+    Output out = w1.get_output();
+    ASSERT_FALSE(out.messages.empty());
+    net.now += 300ms;
+    for (auto& m : out.messages) {
+        net.at(m.to).step("w1", m.message, net.now);
+        Output reply = net.at(m.to).get_output();
+        for (auto& r : reply.messages) {
+            w1.step(m.to, r.message, net.now);
+        }
+    }
+    EXPECT_TRUE(w1.lease_valid(net.now));
+    EXPECT_EQ(w1.lease_until(), sent + net.base.lease_duration());
+    // Default timers: 1000 ms × (1 − 5 %) − 50 ms.
+    EXPECT_EQ(net.base.lease_duration(), 900ms);
+    EXPECT_FALSE(w1.lease_valid(sent + net.base.lease_duration()));
+}
+
+TEST(Lease, NoLeaseWithoutAMajority) {
+    Net net(3);
+    net.elect("w1");
+    net.isolate("w1");
+    net.advance(net.base.lease_duration() + 10ms, 10ms);
+    EXPECT_FALSE(net.at("w1").lease_valid(net.now));
+}
+
+TEST(Lease, SafeModeDropsItUntilAFreshRound) {
+    Net net(3);
+    net.elect("w1");
+    net.advance(200ms);
+    Consensus& w1 = net.at("w1");
+    ASSERT_TRUE(w1.lease_valid(net.now));
+    w1.set_safe_mode(true, net.now);
+    EXPECT_FALSE(w1.lease_valid(net.now));
+    net.advance(300ms);
+    EXPECT_FALSE(w1.lease_valid(net.now));
+    w1.set_safe_mode(false, net.now);
+    EXPECT_FALSE(w1.lease_valid(net.now)) << "rounds sent during safe mode give no lease";
+    net.advance(200ms);
+    EXPECT_TRUE(w1.lease_valid(net.now));
+}
+
+TEST(Odown, NeedsAQuorumOfFreshOpinionsAndIsDecidedAtOnce) {
+    Net net(3);
+    net.elect("w1");
+    net.advance(200ms);
+    net.at("w2").set_opinion(sdown("m1"), net.now);
+    net.deliver_until_quiet();
+    EXPECT_TRUE(net.at("w1").odown().empty()) << "one of three is not a quorum";
+    // The second SDOWN travels at once: ODOWN without any time passing.
+    net.at("w3").set_opinion(sdown("m1", true, proto::Evidence::kUnresponsive), net.now);
+    net.deliver_until_quiet();
+    ASSERT_EQ(net.at("w1").odown().count("m1"), 1u);
+    const OdownState& st = net.at("w1").odown().at("m1");
+    EXPECT_EQ(st.sdown_watchers, (std::vector<WatcherId>{"w2", "w3"}));
+    EXPECT_EQ(st.evidence, proto::Evidence::kDead);
+    EXPECT_EQ(net.count_events(Event::Kind::kOdownDeclared, "w1"), 1u);
+    // A recovery clears it at once too.
+    net.at("w3").set_opinion(sdown("m1", false), net.now);
+    net.deliver_until_quiet();
+    EXPECT_TRUE(net.at("w1").odown().empty());
+    EXPECT_EQ(net.count_events(Event::Kind::kOdownCleared, "w1"), 1u);
+}
+
+TEST(Odown, OpinionsAgeOutWhenTheirSenderGoesQuiet) {
+    Net net(5);
+    net.elect("w1");
+    for (const auto& id : {"w2", "w3", "w4"}) {
+        net.at(id).set_opinion(sdown("m1"), net.now);
+    }
+    net.advance(100ms);
+    ASSERT_EQ(net.at("w1").odown().count("m1"), 1u);
+    net.cut.insert({"w3", "w1"});
+    net.cut.insert({"w4", "w1"});
+    net.advance(net.base.effective_opinion_validity() + 100ms);
+    EXPECT_TRUE(net.at("w1").odown().empty());
+}
+
+TEST(Odown, TheLeadersOwnOpinionCountsAndHeartbeatRepliesRefreshOthers) {
+    Net net(3);
+    net.elect("w2");
+    net.at("w2").set_opinion(sdown("m1"), net.now);
+    EXPECT_TRUE(net.at("w2").odown().empty());
+    net.at("w1").set_opinion(sdown("m1"), net.now);
+    net.deliver_until_quiet();
+    EXPECT_EQ(net.at("w2").odown().count("m1"), 1u);
+    net.advance(5s);
+    EXPECT_EQ(net.at("w2").odown().count("m1"), 1u) << "heartbeat replies keep it fresh";
+    // Durations are aged on the leader's clock.
+    EXPECT_GE(net.at("w2").odown().at("m1").min_down_for, 5s);
+}
+
+TEST(Records, ProposeNeedsLeadershipAndOdown) {
+    Net net(3);
+    net.elect("w1");
+    EXPECT_EQ(net.at("w2").propose(record_for("m1"), net.now).error(), ProposeError::kNotLeader);
+    EXPECT_EQ(net.at("w1").propose(record_for("m1"), net.now).error(), ProposeError::kNotOdown);
+}
+
+TEST(Records, ACommittedRecordIsExecutedOnceInsideTheLease) {
+    Net net(3);
+    net.elect("w1");
+    net.advance(200ms);
+    net.at("w1").set_opinion(sdown("m1"), net.now);
+    net.at("w2").set_opinion(sdown("m1"), net.now);
+    net.deliver_until_quiet();
+    auto r = net.at("w1").propose(record_for("m1"), net.now);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->term, 1u);
+    EXPECT_EQ(r->odown_watchers, (std::vector<WatcherId>{"w1", "w2"}));
+    net.drain("w1");
+    EXPECT_TRUE(net.actions.empty()) << "not before a majority holds it";
+    EXPECT_EQ(net.disk["w1"].records.size(), 1u);
+    net.deliver_until_quiet();
+    ASSERT_EQ(net.actions.size(), 1u);
+    EXPECT_EQ(net.actions[0].first, "w1");
+    EXPECT_EQ(net.actions[0].second.record.replica, "r1");
+    EXPECT_TRUE(net.actions[0].second.record.committed);
+    EXPECT_EQ(net.actions[0].second.lease_until, net.at("w1").lease_until());
+    for (const auto& id : {"w2", "w3"}) {
+        ASSERT_EQ(net.disk[id].records.size(), 1u) << id;
+    }
+    EXPECT_EQ(net.at("w1").propose(record_for("m1", "r2"), net.now).error(),
+              ProposeError::kKeyExists);
+    net.advance(2s);
+    EXPECT_EQ(net.actions.size(), 1u) << "executed once per term";
+    EXPECT_TRUE(net.at("w1").report_progress(record_for("m1").key, RecordPhase::kDone, net.now));
+    EXPECT_FALSE(
+        net.at("w1").report_progress(record_for("m1").key, RecordPhase::kCommandSent, net.now));
+    net.advance(200ms);
+    EXPECT_EQ(net.disk["w3"].records.at(0).phase, RecordPhase::kDone);
+}
+
+TEST(Records, NoActionWithoutALease) {
+    Net net(3);
+    net.elect("w1");
+    net.advance(200ms);
+    net.at("w1").set_opinion(sdown("m1"), net.now);
+    net.at("w2").set_opinion(sdown("m1"), net.now);
+    net.deliver_until_quiet();
+    net.at("w1").set_safe_mode(true, net.now);
+    ASSERT_TRUE(net.at("w1").propose(record_for("m1"), net.now));
+    net.deliver_until_quiet();
+    EXPECT_TRUE(net.actions.empty());
+    net.at("w1").set_safe_mode(false, net.now);
+    net.advance(200ms);
+    EXPECT_EQ(net.actions.size(), 1u);
+}
+
+TEST(Records, ANewLeaderFinishesTheFailoverItsVotersAccepted) {
+    Net net(3);
+    net.elect("w1");
+    net.advance(200ms);
+    net.at("w1").set_opinion(sdown("m1"), net.now);
+    net.at("w3").set_opinion(sdown("m1"), net.now);
+    net.deliver_until_quiet();
+    // Only w2 receives the record before w1 dies.
+    net.cut.insert({"w1", "w3"});
+    ASSERT_TRUE(net.at("w1").propose(record_for("m1", "r7"), net.now));
+    net.deliver_until_quiet();
+    ASSERT_EQ(net.actions.size(), 1u);
+    EXPECT_TRUE(net.disk["w3"].records.empty());
+    net.nodes.erase("w1");
+    net.ids = {"w2", "w3"};
+    net.actions.clear();
+    net.elect("w3");  // w3 never saw the record; w2's vote brings it
+    ASSERT_EQ(net.at("w3").records().size(), 1u);
+    const FailoverRecord& adopted = net.at("w3").records().begin()->second;
+    EXPECT_EQ(adopted.replica, "r7");
+    EXPECT_EQ(adopted.term, net.at("w3").term());
+    EXPECT_EQ(net.count_events(Event::Kind::kRecordAdopted, "w3"), 1u);
+    net.advance(200ms);
+    ASSERT_EQ(net.actions.size(), 1u);
+    EXPECT_EQ(net.actions[0].first, "w3");
+    EXPECT_EQ(net.actions[0].second.record.replica, "r7");
+}
+
+TEST(Records, TheHighestTermRecordAmongTheVotesWins) {
+    Net net(5);
+    net.now += net.base.election_timeout_max + 1ms;
+    Consensus& w1 = net.at("w1");
+    w1.tick(net.now);  // pre-vote
+    net.drain("w1");
+    net.queue.clear();
+    for (const auto& id : {"w2", "w3"}) {
+        w1.step(id, Message{1, proto::VoteReply{true, true, {}}}, net.now);
+    }
+    ASSERT_EQ(w1.role(), Role::kCandidate);
+    FailoverRecord old_choice = record_for("m1", "r-old");
+    old_choice.term = 0;
+    FailoverRecord newer = record_for("m1", "r-new");
+    newer.term = 0;
+    // Terms below ours: w2 holds the record of an older term, w3 of a newer one.
+    old_choice.term = 0;
+    w1.step("w2", Message{1, proto::VoteReply{true, false, {old_choice}}}, net.now);
+    newer.term = 1;
+    w1.step("w3", Message{1, proto::VoteReply{true, false, {newer}}}, net.now);
+    ASSERT_TRUE(w1.is_leader());
+    EXPECT_EQ(w1.records().begin()->second.replica, "r-new");
+    net.drain("w1");
+}
+
+TEST(Records, FollowersMirrorTheLeaderAndPersistBeforeAcknowledging) {
+    Net net(3);
+    net.elect("w1");
+    net.at("w1").set_opinion(sdown("m1"), net.now);
+    net.at("w2").set_opinion(sdown("m1"), net.now);
+    net.deliver_until_quiet();
+    ASSERT_TRUE(net.at("w1").propose(record_for("m1"), net.now));
+    Output out = net.at("w1").get_output();
+    ASSERT_TRUE(out.persist);
+    net.at("w2").step("w1", out.messages.at(0).message, net.now);
+    Output reply = net.at("w2").get_output();
+    ASSERT_TRUE(reply.persist) << "the record must be durable before the ack leaves";
+    EXPECT_EQ(reply.persist->records.size(), 1u);
+    EXPECT_EQ(reply.messages.size(), 1u);
+}
+
+TEST(Restart, BumpsTheIncarnationAndPersistsItFirst) {
+    Net net(3);
+    EXPECT_EQ(net.disk["w1"].incarnation, 1u);
+    net.start("w1");
+    EXPECT_EQ(net.disk["w1"].incarnation, 2u);
+    Consensus c(net.config_of("w1"), net.disk["w1"], 7, net.now);
+    EXPECT_TRUE(c.has_output());
+    Output out = c.get_output();
+    ASSERT_TRUE(out.persist);
+    EXPECT_EQ(out.persist->incarnation, 3u);
+    EXPECT_TRUE(out.messages.empty());
+}
+
+TEST(Restart, ARestartedLeaderComesBackAsAFollower) {
+    Net net(3);
+    net.elect("w1");
+    net.start("w1");
+    EXPECT_EQ(net.at("w1").role(), Role::kFollower);
+    EXPECT_EQ(net.at("w1").term(), 1u);
+    net.advance(5s);
+    std::size_t leaders = 0;
+    for (const auto& id : net.ids) {
+        leaders += net.at(id).is_leader();
+    }
+    EXPECT_EQ(leaders, 1u);
+}
+
+TEST(Messages, FromStrangersAreIgnored) {
+    Net net(3);
+    net.at("w1").step("w9", Message{5, proto::RequestVote{}}, net.now);
+    net.at("w1").step("w1", Message{5, proto::RequestVote{}}, net.now);
+    EXPECT_FALSE(net.at("w1").get_output().messages.size());
+    EXPECT_EQ(net.at("w1").term(), 0u);
+}
+
+}  // namespace
+}  // namespace picket::consensus::testing

@@ -1,0 +1,66 @@
+// Unit tests of the state file encoding: round trip, and clear errors (never a silent
+// reset) for truncated, corrupted and foreign files.
+
+#include "picket/consensus/persistent_state.h"
+
+#include <gtest/gtest.h>
+
+namespace picket::consensus {
+namespace {
+
+PersistentState sample() {
+    PersistentState s;
+    s.term = 12;
+    s.voted_for = "w3";
+    s.incarnation = 4;
+    proto::FailoverRecord r;
+    r.key = proto::RecordKey{"s1", "m1", 9};
+    r.term = 11;
+    r.replica = "r2";
+    r.phase = proto::RecordPhase::kCommandSent;
+    r.odown_watchers = {"w1", "w3"};
+    s.records = {r};
+    return s;
+}
+
+TEST(StateFile, RoundTrips) {
+    for (const PersistentState& s : {sample(), PersistentState{}}) {
+        const std::string bytes = encode_state(s);
+        auto back = decode_state(bytes);
+        ASSERT_TRUE(back) << back.error().message;
+        EXPECT_EQ(*back, s);
+        EXPECT_EQ(encode_state(*back), bytes);
+    }
+}
+
+TEST(StateFile, EveryTruncationIsAnError) {
+    const std::string bytes = encode_state(sample());
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+        auto r = decode_state(std::string_view(bytes).substr(0, n));
+        ASSERT_FALSE(r) << "accepted a file truncated to " << n << " bytes";
+    }
+    auto r = decode_state(std::string_view(bytes).substr(0, bytes.size() - 3));
+    EXPECT_EQ(r.error().kind, StateFileError::Kind::kTruncated);
+    EXPECT_NE(r.error().message.find("truncated"), std::string::npos);
+}
+
+TEST(StateFile, EveryFlippedByteIsAnError) {
+    const std::string bytes = encode_state(sample());
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        std::string bad = bytes;
+        bad[i] = static_cast<char>(bad[i] ^ 0x20);
+        EXPECT_FALSE(decode_state(bad)) << "accepted a flip at byte " << i;
+    }
+    std::string bad = bytes;
+    bad[bad.size() - 5] ^= 1;
+    EXPECT_EQ(decode_state(bad).error().kind, StateFileError::Kind::kChecksum);
+}
+
+TEST(StateFile, ForeignFilesAreRejected) {
+    EXPECT_EQ(decode_state("{\"term\": 3}").error().kind, StateFileError::Kind::kBadMagic);
+    EXPECT_EQ(decode_state("").error().kind, StateFileError::Kind::kTruncated);
+    EXPECT_FALSE(decode_state(encode_state(sample()) + "x"));
+}
+
+}  // namespace
+}  // namespace picket::consensus
