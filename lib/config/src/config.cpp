@@ -32,6 +32,8 @@ using detail::YamlTree;
 namespace {
 
 constexpr std::size_t kMaxReportedErrors = 100;
+/// Errors kept for sorting; beyond this they are only counted (hostile input).
+constexpr std::size_t kMaxKeptErrors = 1000;
 constexpr std::size_t kMinKeyBytes = 16;
 
 std::string quote_value(std::string_view s) {
@@ -182,8 +184,14 @@ class Checker {
     const std::string& file() const { return file_; }
 
     void error(Mark at, const std::string& path, const std::string& message) {
+        if (errors_.size() >= kMaxKeptErrors) {
+            ++dropped_errors_;  // bounded memory on hostile input; only counted
+            return;
+        }
         errors_.push_back(make(at, path, message));
     }
+    /// Errors found so far (kept or only counted).
+    std::size_t error_count() const { return errors_.size() + dropped_errors_; }
     void warning(Mark at, const std::string& path, const std::string& message) {
         warnings_.push_back(make(at, path, message));
     }
@@ -559,6 +567,7 @@ class Checker {
     std::filesystem::path base_dir_;
     const SecretReader& reader_;
     std::vector<Diagnostic> errors_;
+    std::size_t dropped_errors_ = 0;
     std::vector<Diagnostic> warnings_;
     std::map<std::string, Mark> marks_;
     std::set<std::string> failed_;
@@ -570,6 +579,9 @@ Section::Section(Checker& checker, const YamlTree& tree, const YamlNode* node, s
     if (node == nullptr || node->kind != YamlNode::Kind::kMap) {
         return;
     }
+    // Name (a view into the tree, which outlives this) → entry, to find duplicates fast.
+    std::map<std::string_view, std::size_t> index;
+    entries_.reserve(node->children.size() / 2);
     for (std::size_t i = 0; i + 1 < node->children.size(); i += 2) {
         const YamlNode& key = tree.nodes[node->children[i]];
         const YamlNode& value = tree.nodes[node->children[i + 1]];
@@ -578,12 +590,11 @@ Section::Section(Checker& checker, const YamlTree& tree, const YamlNode* node, s
                            "keys must be plain names, got " + std::string(kind_name(key.kind)));
             continue;
         }
-        const auto dup = std::find_if(entries_.begin(), entries_.end(),
-                                      [&](const Entry& e) { return e.name == key.scalar; });
-        if (dup != entries_.end()) {
-            checker_.error(
-                key.mark, path_of(key.scalar),
-                "duplicate key (first at line " + std::to_string(dup->key_mark.line) + ")");
+        const auto [first, inserted] = index.emplace(key.scalar, entries_.size());
+        if (!inserted) {
+            checker_.error(key.mark, path_of(key.scalar),
+                           "duplicate key (first at line " +
+                               std::to_string(entries_[first->second].key_mark.line) + ")");
             continue;
         }
         entries_.push_back(Entry{key.scalar, key.mark, &value, false});
@@ -644,6 +655,10 @@ void Section::finish() {
             continue;
         }
         std::string message = "unknown key";
+        if (checker_.error_count() >= kMaxReportedErrors) {
+            checker_.error(e.key_mark, path_of(e.name), message);  // no costly suggestions
+            continue;
+        }
         std::string_view best;
         std::size_t best_distance = 3;  // suggest only close matches
         for (const auto& known : asked_) {
@@ -1416,9 +1431,10 @@ Expected<Config, ConfigError> parse_config(std::string_view yaml_text, std::stri
     check_across(c, cfg, root.mark);
 
     if (c.has_errors()) {
+        const auto total = c.error_count();
         err.errors = c.take_errors();
-        if (err.errors.size() > kMaxReportedErrors) {
-            const auto more = err.errors.size() - kMaxReportedErrors;
+        if (total > kMaxReportedErrors) {
+            const auto more = total - kMaxReportedErrors;
             err.errors.resize(kMaxReportedErrors);
             err.errors.push_back(
                 Diagnostic{file, 0, 0, "… and " + std::to_string(more) + " more errors"});
