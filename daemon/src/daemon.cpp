@@ -1,0 +1,389 @@
+#include "daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "logging.h"
+#include "picket/io/clock.h"
+#include "picket/watch/status.h"
+#include "sd_notify.h"
+#include "version.h"
+
+namespace picket::daemon {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+constexpr std::size_t kMaxRecordedEvents = 256;
+
+std::chrono::milliseconds millis(Duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+}
+
+bool node_is_up(const detect::NodeStatus& n) {
+    return n.state == detect::NodeState::kUp || n.state == detect::NodeState::kLoading;
+}
+}  // namespace
+
+watch::WatchOptions watch_options(const config::Config& c) {
+    watch::WatchOptions o;
+    for (const auto& s : c.cluster.seeds) {
+        o.seeds.push_back(s.to_string());
+    }
+    o.client.username = c.cluster.user;
+    o.client.password = c.cluster.password.reveal();
+    o.client.tls.enabled = c.cluster.tls.enabled;
+    o.client.tls.ca_file = c.cluster.tls.ca_file;
+    o.client.tls.cert_file = c.cluster.tls.cert_file;
+    o.client.tls.key_file = c.cluster.tls.key_file;
+    o.client.tls.server_name = c.cluster.tls.server_name;
+    o.client.tls.verify_peer = c.cluster.tls.verify_peer;
+    o.client.tls.verify_hostname = c.cluster.tls.verify_hostname;
+    o.client.connect_timeout = millis(c.cluster.connect_timeout);
+    o.client.command_timeout =
+        std::max(millis(c.detection.ping_timeout), std::chrono::milliseconds(1000));
+    o.ping_interval = c.detection.ping_interval;
+    o.ping_timeout = c.detection.ping_timeout;
+    o.info_interval = c.detection.info_interval;
+    o.nodes_interval = c.detection.nodes_interval;
+    o.nodes_sample = c.detection.nodes_sample;
+    o.detector.down_after = c.detection.down_after;
+    o.detector.down_after_unresponsive = c.detection.down_after_unresponsive;
+    o.detector.loading_grace = c.detection.loading_grace;
+    o.detector.tick_interval = c.detection.ping_interval;
+    o.detector.loop_lag = c.detection.safe_mode.loop_lag;
+    o.detector.safe_mode_hold = c.detection.safe_mode.hold;
+    return o;
+}
+
+Daemon::Daemon(DaemonOptions options, config::Config config)
+    : options_(std::move(options)),
+      config_(std::move(config)),
+      signals_(io_, SIGTERM, SIGINT, SIGHUP),
+      metrics_({version(), git_revision()}) {
+    watch::WatchHooks hooks;
+    hooks.on_event = [this](const detect::Event& e) { on_event(e); };
+    hooks.on_probe = [this](const std::string& a, const detect::Probe& p) { on_probe(a, p); };
+    hooks.on_tick = [this](TimePoint now, Duration lag) { on_tick(now, lag); };
+    watcher_ = std::make_unique<watch::Watcher>(io_.get_executor(), watch_options(config_),
+                                                std::move(hooks), [] { return io::mono_now(); });
+    watchdog_ = sd_watchdog_interval();
+    started_at_unix_ = io::wall_seconds();
+    metrics_.config_last_reload_successful.Set(1);
+    metrics_.config_last_reload_success_timestamp_seconds.Set(started_at_unix_);
+}
+
+Daemon::~Daemon() = default;
+
+int Daemon::run() {
+    for (const auto& w : config_.warnings) {
+        spdlog::warn("config: {}", w.to_string());
+    }
+    http::ServerLimits limits;
+    limits.max_header_bytes = config_.http.max_header_bytes;
+    limits.max_body_bytes = config_.http.max_body_bytes;
+    limits.request_timeout = millis(config_.http.request_timeout);
+    limits.idle_timeout = millis(config_.http.idle_timeout);
+    limits.max_connections = config_.http.max_connections;
+    const auto& listen = config_.watcher.http_listen;
+    auto server = http::Server::listen(io_.get_executor(), listen.host, listen.port, limits,
+                                       [this](const http::Request& r) { return handle(r); });
+    if (!server) {
+        spdlog::error("{}", server.error());
+        return 1;
+    }
+    http_ = std::move(*server);
+    http_->start();
+    watcher_->start();
+    wait_signals();
+    spdlog::info("picketd {} (git {}) watcher {} for cluster {}: {} seed(s), HTTP on {}", version(),
+                 git_revision(), config_.watcher.id, config_.cluster.name,
+                 config_.cluster.seeds.size(), listen.to_string());
+    sd_notify("READY=1\nSTATUS=watching cluster " + config_.cluster.name);
+    io_.run();
+    spdlog::info("picketd stopped");
+    spdlog::default_logger()->flush();
+    return 0;
+}
+
+void Daemon::wait_signals() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+        if (ec) {
+            return;
+        }
+        if (signo == SIGHUP) {
+            reload();
+            wait_signals();
+            return;
+        }
+        spdlog::info("signal {}: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        stop();
+    });
+}
+
+void Daemon::stop() {
+    sd_notify("STOPPING=1");
+    signals_.cancel();
+    watcher_->stop();
+    if (http_) {
+        http_->stop();
+    }
+    // Connections and timers wind down as their operations complete with "aborted";
+    // stop the loop so shutdown is bounded even if a peer is slow.
+    asio::post(io_, [this] { io_.stop(); });
+}
+
+void Daemon::reload() {
+    sd_notify("RELOADING=1");
+    spdlog::info("SIGHUP: reloading {}", options_.config_path);
+    auto next = config::load_config(options_.config_path);
+    if (!next) {
+        last_reload_ok_ = false;
+        last_reload_error_ = next.error().to_string();
+        metrics_.config_last_reload_successful.Set(0);
+        spdlog::error("config reload failed, keeping the running configuration:\n{}",
+                      last_reload_error_);
+        record("config_reload_failed", last_reload_error_);
+        sd_notify("READY=1");
+        return;
+    }
+    restart_pending_ = config::restart_required_changes(config_, *next);
+    for (const auto& change : restart_pending_) {
+        spdlog::warn("config reload: '{}' needs a restart; not applied until then", change);
+    }
+    for (const auto& w : next->warnings) {
+        spdlog::warn("config: {}", w.to_string());
+    }
+    // Apply what can change at run time; keep the restart-only keys as they are.
+    config::Config applied = *next;
+    applied.watcher = config_.watcher;
+    applied.peers = config_.peers;
+    applied.cluster.name = config_.cluster.name;
+    applied.cluster.user = config_.cluster.user;
+    applied.cluster.password = config_.cluster.password;
+    applied.cluster.tls = config_.cluster.tls;
+    applied.election = config_.election;
+    applied.http.admin_listen = config_.http.admin_listen;
+    applied.http.admin_tls = config_.http.admin_tls;
+    config_ = std::move(applied);
+    watcher_->reconfigure(watch_options(config_));
+    if (!options_.log_level) {
+        set_log_level(config_.log.level);
+    }
+    last_reload_ok_ = true;
+    last_reload_error_.clear();
+    metrics_.config_last_reload_successful.Set(1);
+    metrics_.config_last_reload_success_timestamp_seconds.Set(io::wall_seconds());
+    record("config_reloaded", restart_pending_.empty() ? "applied"
+                                                       : std::to_string(restart_pending_.size()) +
+                                                             " change(s) need a restart");
+    spdlog::info("config reloaded");
+    sd_notify("READY=1");
+}
+
+void Daemon::record(RecordedEvent e) {
+    metrics_.count_event(e.kind);
+    events_.push_back(std::move(e));
+    while (events_.size() > kMaxRecordedEvents) {
+        events_.pop_front();
+    }
+}
+
+void Daemon::record(std::string kind, std::string detail) {
+    RecordedEvent e;
+    e.at_mono_ms = to_ms(io::mono_now().time_since_epoch());
+    e.at_unix = io::wall_seconds();
+    e.kind = std::move(kind);
+    e.detail = std::move(detail);
+    record(std::move(e));
+}
+
+void Daemon::on_event(const detect::Event& e) {
+    RecordedEvent r;
+    r.at_mono_ms = to_ms(e.at.time_since_epoch());
+    r.at_unix = io::wall_seconds();
+    r.kind = std::string(detect::to_string(e.kind));
+    r.address = e.address;
+    r.node_id = e.node_id;
+    r.evidence = std::string(detect::to_string(e.evidence));
+    r.duration_ms = to_ms(e.duration);
+    r.detail = e.detail;
+    switch (e.kind) {
+        case detect::Event::Kind::kSdown:
+            spdlog::warn("node {} ({}) SDOWN: {} evidence, failing for {} ms: {}", e.address,
+                         e.node_id, r.evidence, r.duration_ms, e.detail);
+            break;
+        case detect::Event::Kind::kSafeModeEntered:
+            spdlog::warn("safe mode entered: {}; own SDOWN opinions withheld", e.detail);
+            break;
+        default:
+            spdlog::info("{} {} {}", r.kind, e.address, e.detail);
+            break;
+    }
+    record(std::move(r));
+}
+
+void Daemon::on_probe(const std::string& address, const detect::Probe& probe) {
+    auto& s = metrics_.node(address);
+    s.ping_attempts->Increment();
+    using detect::ProbeOutcome;
+    switch (probe.outcome) {
+        case ProbeOutcome::kPong:
+        case ProbeOutcome::kBusy:
+        case ProbeOutcome::kMasterDown:
+        case ProbeOutcome::kErrorReply:
+        case ProbeOutcome::kLoading:
+            s.ping_duration->Observe(
+                std::chrono::duration<double>(probe.completed_at - probe.sent_at).count());
+            if (probe.outcome != ProbeOutcome::kPong) {
+                metrics_.count_ping_failure(address, std::string(detect::to_string(probe.outcome)));
+            }
+            break;
+        default:
+            metrics_.count_ping_failure(address, std::string(detect::to_string(probe.outcome)));
+            break;
+    }
+}
+
+void Daemon::on_tick(TimePoint now, Duration lag) {
+    last_tick_ = now;
+    const double lag_s = std::chrono::duration<double>(lag).count();
+    metrics_.event_loop_lag_seconds.Set(lag_s);
+    metrics_.event_loop_lag.Observe(lag_s);
+    if (watchdog_ && now - last_watchdog_ >= *watchdog_ / 2) {
+        last_watchdog_ = now;
+        sd_notify("WATCHDOG=1");
+    }
+}
+
+void Daemon::update_metrics(TimePoint now) {
+    const auto& det = watcher_->detector();
+    std::set<std::string> seen;
+    for (const auto& [addr, n] : det.nodes()) {
+        seen.insert(addr);
+        auto& s = metrics_.node(addr);
+        s.up->Set(node_is_up(n) ? 1 : 0);
+        const bool master = n.replication ? n.replication->role == cluster::ReplicationRole::kMaster
+                                          : n.cluster_says_master;
+        s.is_master->Set(master ? 1 : 0);
+        s.sdown->Set(n.state == detect::NodeState::kSdown ? 1 : 0);
+        s.failing_seconds->Set(
+            n.failing_since ? std::chrono::duration<double>(now - *n.failing_since).count() : 0);
+        if (n.replication) {
+            const auto& r = *n.replication;
+            const bool replica = r.role == cluster::ReplicationRole::kReplica;
+            s.replication_offset->Set(
+                static_cast<double>(replica ? r.slave_repl_offset : r.master_repl_offset));
+            s.master_link_up->Set(
+                replica && r.master_link_status == cluster::MasterLinkStatus::kUp ? 1 : 0);
+        }
+        s.replica_lag->Set(n.lag_bytes ? static_cast<double>(*n.lag_bytes) : 0);
+    }
+    for (const auto& addr : metric_nodes_) {
+        if (seen.count(addr) == 0) {
+            metrics_.forget_node(addr);
+        }
+    }
+    metric_nodes_ = std::move(seen);
+    if (const auto& ci = watcher_->cluster_info(); ci) {
+        metrics_.cluster_state_ok.Set(ci->state == cluster::ClusterState::kOk ? 1 : 0);
+        metrics_.cluster_slots.Add({{"state", "assigned"}})
+            .Set(static_cast<double>(ci->slots_assigned));
+        metrics_.cluster_slots.Add({{"state", "ok"}}).Set(static_cast<double>(ci->slots_ok));
+        metrics_.cluster_slots.Add({{"state", "pfail"}}).Set(static_cast<double>(ci->slots_pfail));
+        metrics_.cluster_slots.Add({{"state", "fail"}}).Set(static_cast<double>(ci->slots_fail));
+    }
+    metrics_.cluster_current_epoch.Set(static_cast<double>(watcher_->current_epoch()));
+    metrics_.cluster_known_nodes.Set(static_cast<double>(watcher_->topology().nodes().size()));
+    metrics_.topology_disagreements.Set(
+        static_cast<double>(watcher_->topology().disagreements().size()));
+    metrics_.safe_mode.Set(det.in_safe_mode(now) ? 1 : 0);
+    if (http_) {
+        const auto& st = http_->stats();
+        metrics_.http_requests.Increment(static_cast<double>(st.requests) -
+                                         metrics_.http_requests.Value());
+        metrics_.http_bad_requests.Increment(static_cast<double>(st.bad_requests) -
+                                             metrics_.http_bad_requests.Value());
+    }
+}
+
+http::Response Daemon::readyz(const http::Request& request) {
+    const TimePoint now = io::mono_now();
+    struct Check {
+        std::string name;
+        bool ok;
+        std::string detail;
+    };
+    std::vector<Check> checks;
+    checks.push_back({"config", true, last_reload_ok_ ? "loaded" : "running; last reload failed"});
+    checks.push_back({"event-loop",
+                      watcher_->ticks() > 0 && now - last_tick_ < std::chrono::seconds(5),
+                      "ticks: " + std::to_string(watcher_->ticks())});
+    checks.push_back({"topology", watcher_->topology_known(),
+                      watcher_->topology_known()
+                          ? std::to_string(watcher_->topology().nodes().size()) + " nodes"
+                          : "no CLUSTER NODES read yet"});
+    bool ok = true;
+    std::string body;
+    for (const auto& c : checks) {
+        ok = ok && c.ok;
+        body += (c.ok ? "[+]" : "[-]") + c.name + " " + (c.ok ? "ok" : "failed") + ": " + c.detail +
+                "\n";
+    }
+    const bool verbose = request.query.find("verbose") != std::string::npos;
+    if (!verbose) {
+        body = ok ? "ok\n" : "not ready\n";
+    }
+    return http::Response::text(ok ? 200 : 503, body);
+}
+
+http::Response Daemon::handle(const http::Request& request) {
+    if (request.method != "GET" && request.method != "HEAD") {
+        auto r = http::Response::text(405, "method not allowed\n");
+        r.headers["Allow"] = "GET, HEAD";
+        return r;
+    }
+    const TimePoint now = io::mono_now();
+    if (request.path == "/metrics") {
+        update_metrics(now);
+        http::Response r;
+        r.content_type = metrics::Metrics::kContentType;
+        r.body = metrics_.render();
+        return r;
+    }
+    if (request.path == "/livez") {
+        return http::Response::text(200, "ok\n");  // answering is the proof: the loop runs
+    }
+    if (request.path == "/readyz") {
+        return readyz(request);
+    }
+    if (request.path == "/v1/status") {
+        watch::WatcherFacts facts{config_.watcher.id, version(), config_.cluster.name,
+                                  started_at_unix_};
+        auto doc = watch::status_json(*watcher_, facts, now);
+        doc["watcher"]["config_reload_ok"] = last_reload_ok_;
+        doc["watcher"]["config_reload_error"] = last_reload_error_;
+        doc["watcher"]["restart_required"] = restart_pending_;
+        doc["watcher"]["quorum"] = config_.effective_quorum();
+        doc["watcher"]["voters"] = config_.voter_ids();
+        json events = json::array();
+        for (const auto& e : events_) {
+            events.push_back({{"at_mono_ms", e.at_mono_ms},
+                              {"at_unix", e.at_unix},
+                              {"kind", e.kind},
+                              {"address", e.address},
+                              {"node_id", e.node_id},
+                              {"evidence", e.evidence},
+                              {"duration_ms", e.duration_ms},
+                              {"detail", e.detail}});
+        }
+        doc["events"] = events;
+        return http::Response::json(200,
+                                    doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+    }
+    return http::Response::text(404, "not found; try /metrics, /livez, /readyz, /v1/status\n");
+}
+
+}  // namespace picket::daemon

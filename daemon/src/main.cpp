@@ -1,0 +1,104 @@
+// picketd: parses flags, loads the configuration, runs the Daemon. Nothing else.
+
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "daemon.h"
+#include "logging.h"
+#include "picket/config/config.h"
+#include "version.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: picketd --config FILE [options]
+
+  --config FILE          configuration file (YAML; see docs/configuration.md)
+  --check-config         validate FILE, print the effective configuration, exit 0 or 1;
+                         binds nothing, contacts nothing
+  --log-level LEVEL      trace|debug|info|warn|error (overrides log.level)
+  --log-format FORMAT    text|json (overrides log.format)
+  --version              print version, git revision and dependency versions
+  --help                 this text
+
+Signals: SIGHUP reloads the configuration (keys that need a restart are reported and not
+applied); SIGTERM/SIGINT stop cleanly.
+)";
+
+int usage_error(const std::string& what) {
+    std::cerr << "picketd: " << what << "\n\n" << kUsage;
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace picket;
+    daemon::DaemonOptions options;
+    bool check_only = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&](const char* flag) -> const char* {
+            if (i + 1 >= argc) {
+                return nullptr;
+            }
+            (void)flag;
+            return argv[++i];
+        };
+        if (arg == "--help" || arg == "-h") {
+            std::cout << kUsage;
+            return 0;
+        }
+        if (arg == "--version") {
+            std::cout << daemon::version_text("picketd");
+            return 0;
+        }
+        if (arg == "--check-config") {
+            check_only = true;
+        } else if (arg == "--config") {
+            const char* v = value("--config");
+            if (v == nullptr) {
+                return usage_error("--config needs a file");
+            }
+            options.config_path = v;
+        } else if (arg == "--log-level") {
+            const char* v = value("--log-level");
+            auto level = v ? config::parse_log_level(v) : std::nullopt;
+            if (!level) {
+                return usage_error("--log-level needs one of trace, debug, info, warn, error");
+            }
+            options.log_level = level;
+        } else if (arg == "--log-format") {
+            const char* v = value("--log-format");
+            auto format = v ? config::parse_log_format(v) : std::nullopt;
+            if (!format) {
+                return usage_error("--log-format needs text or json");
+            }
+            options.log_format = format;
+        } else {
+            return usage_error("unknown argument '" + arg + "'");
+        }
+    }
+    if (options.config_path.empty()) {
+        return usage_error("--config FILE is required");
+    }
+    auto loaded = config::load_config(options.config_path);
+    if (!loaded) {
+        std::cerr << loaded.error().to_string();
+        std::cerr << "picketd: configuration " << options.config_path << " is invalid ("
+                  << loaded.error().errors.size() << " error(s))\n";
+        return 1;
+    }
+    if (check_only) {
+        for (const auto& w : loaded->warnings) {
+            std::cerr << "warning: " << w.to_string() << "\n";
+        }
+        std::cout << config::render_effective(*loaded);
+        std::cerr << "picketd: configuration " << options.config_path << " is valid\n";
+        return 0;
+    }
+    daemon::setup_logging(options.log_level.value_or(loaded->log.level),
+                          options.log_format.value_or(loaded->log.format));
+    daemon::Daemon d(options, std::move(*loaded));
+    return d.run();
+}
