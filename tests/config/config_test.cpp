@@ -418,11 +418,14 @@ peers:
     - {id: w2, address: h2:7700}
     - {id: w2, address: h3:7700}
     - {id: w1, address: h4:7700}
+    - {id: w5, address: h2:7700}
 )",
                         s),
               "picket.yml:7:12: peers.members[1].id: duplicate peer id 'w2'\n"
               "picket.yml:8:12: peers.members[2].id: 'w1' is this watcher's own id; list only the "
-              "OTHER watchers here\n");
+              "OTHER watchers here\n"
+              "picket.yml:9:25: peers.members[3].address: h2:7700 is also the address of "
+              "peers.members[0]\n");
 }
 
 TEST(ConfigErrors, CrossKeyTimingRules) {

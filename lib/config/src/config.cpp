@@ -1126,6 +1126,20 @@ void check_across(Checker& c, Config& cfg, Mark root) {
             c.error(at(path), path, "duplicate peer id " + quote_value(peer.id));
         }
     }
+    std::map<std::string, std::size_t> addresses;
+    for (std::size_t i = 0; i < cfg.peers.members.size(); ++i) {
+        const auto& address = cfg.peers.members[i].address;
+        const auto path = "peers.members[" + std::to_string(i) + "].address";
+        if (address.host.empty() || c.failed(path)) {
+            continue;
+        }
+        const auto [it, inserted] = addresses.emplace(address.to_string(), i);
+        if (!inserted) {
+            c.error(at(path), path,
+                    address.to_string() + " is also the address of peers.members[" +
+                        std::to_string(it->second) + "]");
+        }
+    }
 
     // Voters and quorum (issue #4): quorum > N − 1 can never be met once a VM is gone.
     const auto n = cfg.voter_count();
