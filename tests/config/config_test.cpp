@@ -725,6 +725,10 @@ TEST(Reload, RestartOnlyKeysAreReported) {
                       s);
     ASSERT_TRUE(next.has_value()) << next.error().to_string();
     EXPECT_TRUE(restart_required_changes(*old_config, *next).empty());
+    const Config reloaded = merge_for_reload(*old_config, *next);
+    EXPECT_EQ(reloaded.detection.ping_interval, milliseconds(200));
+    EXPECT_EQ(reloaded.log.level, LogLevel::kDebug);
+    EXPECT_TRUE(reloaded.failover.observe_only);
 
     // Restart-only changes.
     std::string changed = kThree;
@@ -749,6 +753,15 @@ TEST(Reload, RestartOnlyKeysAreReported) {
                   "election.timeout_max: 2s -> 3s",
                   "http.admin_listen: 127.0.0.1:7702 -> [::1]:7702",
               }));
+
+    // A reload keeps the running values of those keys and takes the rest.
+    const Config merged = merge_for_reload(*old_config, *next);
+    EXPECT_TRUE(restart_required_changes(*old_config, merged).empty());
+    EXPECT_EQ(merged.watcher, old_config->watcher);
+    EXPECT_EQ(merged.cluster.name, "c1");
+    EXPECT_TRUE(merged.cluster.password.empty());
+    EXPECT_EQ(merged.http.admin_listen, old_config->http.admin_listen);
+    EXPECT_EQ(merged.election, old_config->election);
 
     // A changed secret content is reported without the content.
     FakeSecrets rotated;

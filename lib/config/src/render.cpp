@@ -318,4 +318,21 @@ std::vector<std::string> restart_required_changes(const Config& a, const Config&
     return out;
 }
 
+Config merge_for_reload(const Config& running, const Config& next) {
+    Config merged = next;
+    merged.watcher = running.watcher;
+    merged.peers = running.peers;
+    merged.cluster.name = running.cluster.name;
+    merged.cluster.user = running.cluster.user;
+    merged.cluster.password = running.cluster.password;
+    merged.cluster.tls = running.cluster.tls;
+    merged.election = running.election;
+    merged.http.admin_listen = running.http.admin_listen;
+    merged.http.admin_tls = running.http.admin_tls;
+    if (running.http.admin_token.empty() != next.http.admin_token.empty()) {
+        merged.http.admin_token = running.http.admin_token;  // on/off needs a restart
+    }
+    return merged;
+}
+
 }  // namespace picket::config

@@ -325,6 +325,11 @@ Expected<Config, ConfigError> load_config(const std::string& path);
 std::vector<std::string> restart_required_changes(const Config& old_config,
                                                   const Config& next_config);
 
+/// The configuration a SIGHUP reload switches to: `next`, except that every restart-only key
+/// (the ones restart_required_changes() reports) keeps its running value. Warnings are
+/// `next`'s.
+Config merge_for_reload(const Config& running, const Config& next);
+
 /// The effective configuration as YAML that parse_config accepts again: every key, with
 /// defaults filled in. Secrets appear only as their file names, never their content.
 std::string render_effective(const Config& config);
