@@ -321,7 +321,8 @@ Expected<Config, ConfigError> load_config(const std::string& path);
 /// What differs between two configs in keys that a SIGHUP reload cannot apply, one
 /// "key: old -> new" line each (secrets: "key: content changed"). Empty = reloadable.
 /// Restart-only keys: watcher.*, peers (members and secret), cluster.name, cluster.user,
-/// cluster.password_file, cluster.tls, election.*, http.admin_listen, http.admin_tls.
+/// cluster.password_file, cluster.tls, election.*, http.admin_listen, http.admin_tls, and
+/// http.admin_token_file being set or unset (it turns the admin listener on or off).
 std::vector<std::string> restart_required_changes(const Config& old_config,
                                                   const Config& next_config);
 
