@@ -210,11 +210,11 @@ TEST(Odown, NeedsAQuorumOfFreshOpinionsAndIsDecidedAtOnce) {
     Net net(3);
     net.elect("w1");
     net.advance(200ms);
-    net.at("w2").set_opinion(sdown("m1"), net.now);
+    net.opine("w2", sdown("m1"));
     net.deliver_until_quiet();
     EXPECT_TRUE(net.at("w1").odown().empty()) << "one of three is not a quorum";
     // The second SDOWN travels at once: ODOWN without any time passing.
-    net.at("w3").set_opinion(sdown("m1", true, proto::Evidence::kUnresponsive), net.now);
+    net.opine("w3", sdown("m1", true, proto::Evidence::kUnresponsive));
     net.deliver_until_quiet();
     ASSERT_EQ(net.at("w1").odown().count("m1"), 1u);
     const OdownState& st = net.at("w1").odown().at("m1");
@@ -222,7 +222,7 @@ TEST(Odown, NeedsAQuorumOfFreshOpinionsAndIsDecidedAtOnce) {
     EXPECT_EQ(st.evidence, proto::Evidence::kDead);
     EXPECT_EQ(net.count_events(Event::Kind::kOdownDeclared, "w1"), 1u);
     // A recovery clears it at once too.
-    net.at("w3").set_opinion(sdown("m1", false), net.now);
+    net.opine("w3", sdown("m1", false));
     net.deliver_until_quiet();
     EXPECT_TRUE(net.at("w1").odown().empty());
     EXPECT_EQ(net.count_events(Event::Kind::kOdownCleared, "w1"), 1u);
@@ -232,7 +232,7 @@ TEST(Odown, OpinionsAgeOutWhenTheirSenderGoesQuiet) {
     Net net(5);
     net.elect("w1");
     for (const auto& id : {"w2", "w3", "w4"}) {
-        net.at(id).set_opinion(sdown("m1"), net.now);
+        net.opine(id, sdown("m1"));
     }
     net.advance(100ms);
     ASSERT_EQ(net.at("w1").odown().count("m1"), 1u);
@@ -245,15 +245,27 @@ TEST(Odown, OpinionsAgeOutWhenTheirSenderGoesQuiet) {
 TEST(Odown, TheLeadersOwnOpinionCountsAndHeartbeatRepliesRefreshOthers) {
     Net net(3);
     net.elect("w2");
-    net.at("w2").set_opinion(sdown("m1"), net.now);
+    net.opine("w2", sdown("m1"));
     EXPECT_TRUE(net.at("w2").odown().empty());
-    net.at("w1").set_opinion(sdown("m1"), net.now);
+    net.opine("w1", sdown("m1"));
     net.deliver_until_quiet();
     EXPECT_EQ(net.at("w2").odown().count("m1"), 1u);
     net.advance(5s);
     EXPECT_EQ(net.at("w2").odown().count("m1"), 1u) << "heartbeat replies keep it fresh";
-    // Durations are aged on the leader's clock.
-    EXPECT_GE(net.at("w2").odown().at("m1").min_down_for, 5s);
+    // Durations are aged on the leader's clock from the sender's last report.
+    EXPECT_GE(net.at("w2").odown().at("m1").min_down_for, 1200ms);
+}
+
+TEST(Odown, AnOpinionNotRefreshedIsNotReported) {
+    Net net(3);
+    net.elect("w1");
+    net.opine("w1", sdown("m1"));
+    net.opine("w2", sdown("m1"), /*refresh=*/false);  // a detector that stalled
+    net.deliver_until_quiet();
+    EXPECT_EQ(net.at("w1").odown().count("m1"), 1u);
+    // Its last reply vouching for it left within the validity; that reply ages out too.
+    net.advance(2 * net.base.effective_opinion_validity() + 100ms);
+    EXPECT_TRUE(net.at("w1").odown().empty()) << "w2 stopped vouching for its old opinion";
 }
 
 TEST(Records, ProposeNeedsLeadershipAndOdown) {
@@ -267,8 +279,8 @@ TEST(Records, ACommittedRecordIsExecutedOnceInsideTheLease) {
     Net net(3);
     net.elect("w1");
     net.advance(200ms);
-    net.at("w1").set_opinion(sdown("m1"), net.now);
-    net.at("w2").set_opinion(sdown("m1"), net.now);
+    net.opine("w1", sdown("m1"));
+    net.opine("w2", sdown("m1"));
     net.deliver_until_quiet();
     auto r = net.at("w1").propose(record_for("m1"), net.now);
     ASSERT_TRUE(r);
@@ -301,8 +313,8 @@ TEST(Records, NoActionWithoutALease) {
     Net net(3);
     net.elect("w1");
     net.advance(200ms);
-    net.at("w1").set_opinion(sdown("m1"), net.now);
-    net.at("w2").set_opinion(sdown("m1"), net.now);
+    net.opine("w1", sdown("m1"));
+    net.opine("w2", sdown("m1"));
     net.deliver_until_quiet();
     net.at("w1").set_safe_mode(true, net.now);
     ASSERT_TRUE(net.at("w1").propose(record_for("m1"), net.now));
@@ -317,8 +329,8 @@ TEST(Records, ANewLeaderFinishesTheFailoverItsVotersAccepted) {
     Net net(3);
     net.elect("w1");
     net.advance(200ms);
-    net.at("w1").set_opinion(sdown("m1"), net.now);
-    net.at("w3").set_opinion(sdown("m1"), net.now);
+    net.opine("w1", sdown("m1"));
+    net.opine("w3", sdown("m1"));
     net.deliver_until_quiet();
     // Only w2 receives the record before w1 dies.
     net.cut.insert({"w1", "w3"});
@@ -369,8 +381,8 @@ TEST(Records, TheHighestTermRecordAmongTheVotesWins) {
 TEST(Records, FollowersMirrorTheLeaderAndPersistBeforeAcknowledging) {
     Net net(3);
     net.elect("w1");
-    net.at("w1").set_opinion(sdown("m1"), net.now);
-    net.at("w2").set_opinion(sdown("m1"), net.now);
+    net.opine("w1", sdown("m1"));
+    net.opine("w2", sdown("m1"));
     net.deliver_until_quiet();
     ASSERT_TRUE(net.at("w1").propose(record_for("m1"), net.now));
     Output out = net.at("w1").get_output();

@@ -109,12 +109,27 @@ class Net {
         }
     }
 
+    /// Gives `id` an opinion, as its detector would; SDOWN opinions are repeated on every
+    /// step of advance() (the detector's refresh contract) unless `refresh` is false.
+    void opine(const WatcherId& id, const proto::Opinion& o, bool refresh = true) {
+        if (o.sdown && refresh) {
+            detector[id][o.node] = o;
+        } else {
+            detector[id].erase(o.node);
+        }
+        nodes.at(id)->set_opinion(o, now);
+        drain(id);
+    }
+
     /// Moves time forward in steps, ticking everyone and delivering until quiet.
     void advance(Duration d, Duration step = 10ms) {
         const TimePoint end = now + d;
         while (now < end) {
             now += step;
             for (const auto& id : ids) {
+                for (const auto& [node, o] : detector[id]) {
+                    nodes.at(id)->set_opinion(o, now);
+                }
                 nodes.at(id)->tick(now);
                 drain(id);
             }
@@ -155,6 +170,7 @@ class Net {
     std::map<WatcherId, Invariants> invariants;
     std::map<WatcherId, PersistentState> disk;
     std::map<WatcherId, int> persists;
+    std::map<WatcherId, std::map<std::string, proto::Opinion>> detector;
     std::set<std::pair<WatcherId, WatcherId>> cut;
     std::deque<InFlight> queue;
     std::vector<std::pair<WatcherId, Action>> actions;

@@ -556,6 +556,9 @@ void Consensus::set_safe_mode(bool on, TimePoint now) {
 std::vector<proto::Opinion> Consensus::local_sdown_opinions(TimePoint now) const {
     std::vector<proto::Opinion> out;
     for (const auto& [node, lo] : local_opinions_) {
+        if (now - lo.given > config_.effective_opinion_validity()) {
+            continue;  // not refreshed: the detector stalled (a pause); do not vouch for it
+        }
         proto::Opinion o = lo.opinion;
         o.down_for += now - lo.given;  // aged on our own clock; a duration on the wire
         out.push_back(std::move(o));
@@ -675,7 +678,9 @@ void Consensus::evaluate_odown(TimePoint now) {
         st.replicas_link_down = std::max(st.replicas_link_down, o.replicas_link_down);
     };
     for (const auto& [node, lo] : local_opinions_) {
-        add(config_.self, lo.opinion, lo.opinion.down_for + (now - lo.given));
+        if (now - lo.given <= validity) {
+            add(config_.self, lo.opinion, lo.opinion.down_for + (now - lo.given));
+        }
     }
     for (const auto& [w, held] : opinions_) {
         for (const auto& [node, h] : held) {
@@ -732,10 +737,25 @@ Expected<FailoverRecord, ProposeError> Consensus::propose(FailoverRecord record,
     if (record.key.shard.empty() || record.key.failed_master.empty() || record.replica.empty()) {
         return unexpected(ProposeError::kInvalid);
     }
-    if (records_.contains(record.key)) {
-        return unexpected(ProposeError::kKeyExists);
-    }
     auto od = odown_.find(record.key.failed_master);
+    if (auto existing = records_.find(record.key); existing != records_.end()) {
+        if (existing->second.phase != RecordPhase::kAborted || od == odown_.end()) {
+            return unexpected(ProposeError::kKeyExists);
+        }
+        // The same failure again (its master came back and died at the same epoch): the
+        // aborted record is reopened with its value unchanged, so the Paxos rule holds.
+        FailoverRecord& r = existing->second;
+        r.term = term_;
+        r.phase = RecordPhase::kDecided;
+        r.committed = false;
+        r.odown_watchers = od->second.sdown_watchers;
+        commit_round_[r.key] = round_ + 1;
+        acted_.erase(r.key);
+        mark_dirty();
+        send_heartbeats(now);
+        maybe_act(now);
+        return records_.at(record.key);
+    }
     if (od == odown_.end()) {
         return unexpected(ProposeError::kNotOdown);
     }

@@ -133,14 +133,19 @@ class Consensus {
     void tick(TimePoint now);
 
     /// This watcher's own opinion of a Redis node (from the detector). A change of SDOWN
-    /// or evidence is sent to the leader at once.
+    /// or evidence is sent to the leader at once. The detector must repeat every SDOWN
+    /// opinion at least once per opinion validity (each of its ticks): an opinion not
+    /// refreshed in time is not reported or counted, so a watcher resuming from a pause
+    /// never vouches for what it saw before the pause.
     void set_opinion(const proto::Opinion& opinion, TimePoint now);
     /// Safe mode (the detector's TILT): while on, the lease is void and nothing is acted.
     void set_safe_mode(bool on, TimePoint now);
 
     /// Leader only: decide a failover for an ODOWN master. The record is replicated to a
     /// majority (a heartbeat round leaves at once) and executed once committed. Returns
-    /// the record as stored (term, phase, odown_watchers filled in).
+    /// the record as stored (term, phase, odown_watchers filled in). An aborted record of
+    /// the same key is reopened with its original replica and mode (the value of a key
+    /// never changes); any other existing record is kKeyExists.
     Expected<FailoverRecord, ProposeError> propose(FailoverRecord record, TimePoint now);
     /// Leader only: the shell reports how execution went (kCommandSent, kDone, kAborted).
     /// Phases only move forward; anything else is ignored. Returns whether it applied.
