@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
             {"crashes_mid_output", total.crashes_mid_output, 10},
             {"stepdowns", total.stepdowns, 10},
             {"odown", total.odown, 100},
+            {"lease_checks", total.lease_checks, 10000},
         };
         bool ok = true;
         for (const auto& f : floors) {

@@ -46,6 +46,7 @@ struct Coverage {
     std::uint64_t cas_refused = 0;         ///< commands not sent: compare-and-set failed
     std::uint64_t promotions = 0;          ///< replicas promoted by a command
     std::uint64_t late_commands = 0;       ///< commands landing as no-ops (already promoted)
+    std::uint64_t lease_checks = 0;        ///< steps where one lease holder was seen alone
 
     void add(const Coverage& o);
     std::string to_string() const;
