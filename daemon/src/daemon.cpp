@@ -157,17 +157,7 @@ void Daemon::reload() {
         spdlog::warn("config: {}", w.to_string());
     }
     // Apply what can change at run time; keep the restart-only keys as they are.
-    config::Config applied = *next;
-    applied.watcher = config_.watcher;
-    applied.peers = config_.peers;
-    applied.cluster.name = config_.cluster.name;
-    applied.cluster.user = config_.cluster.user;
-    applied.cluster.password = config_.cluster.password;
-    applied.cluster.tls = config_.cluster.tls;
-    applied.election = config_.election;
-    applied.http.admin_listen = config_.http.admin_listen;
-    applied.http.admin_tls = config_.http.admin_tls;
-    config_ = std::move(applied);
+    config_ = config::merge_for_reload(config_, *next);
     watcher_->reconfigure(watch_options(config_));
     if (!options_.log_level) {
         set_log_level(config_.log.level);

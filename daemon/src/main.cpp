@@ -7,6 +7,7 @@
 #include "daemon.h"
 #include "logging.h"
 #include "picket/config/config.h"
+#include "picket/io/tls.h"
 #include "version.h"
 
 namespace {
@@ -88,6 +89,17 @@ int main(int argc, char** argv) {
         std::cerr << "picketd: configuration " << options.config_path << " is invalid ("
                   << loaded.error().errors.size() << " error(s))\n";
         return 1;
+    }
+    if (loaded->cluster.tls.enabled) {
+        // The loader does not open TLS files; building the context does, with clear errors.
+        const auto& t = loaded->cluster.tls;
+        auto ctx = io::make_client_context(io::TlsClientOptions{t.enabled, t.ca_file, t.cert_file,
+                                                                t.key_file, t.server_name,
+                                                                t.verify_peer, t.verify_hostname});
+        if (!ctx) {
+            std::cerr << options.config_path << ": cluster.tls: " << ctx.error() << "\n";
+            return 1;
+        }
     }
     if (check_only) {
         for (const auto& w : loaded->warnings) {
