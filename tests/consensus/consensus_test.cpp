@@ -309,6 +309,27 @@ TEST(Records, ACommittedRecordIsExecutedOnceInsideTheLease) {
     EXPECT_EQ(net.disk["w3"].records.at(0).phase, RecordPhase::kDone);
 }
 
+TEST(Records, OneAcknowledgementIsNotAMajorityOfFive) {
+    Net net(5);
+    net.elect("w1");
+    net.advance(200ms);
+    net.opine("w1", sdown("m1"));
+    net.opine("w2", sdown("m1"));
+    net.opine("w3", sdown("m1"));
+    net.deliver_until_quiet();
+    for (const auto& id : {"w3", "w4", "w5"}) {
+        net.cut.insert({"w1", id});
+    }
+    ASSERT_TRUE(net.at("w1").propose(record_for("m1"), net.now));
+    net.deliver_until_quiet();
+    EXPECT_FALSE(net.at("w1").records().begin()->second.committed);
+    EXPECT_TRUE(net.actions.empty());
+    net.cut.erase({"w1", "w3"});
+    net.advance(150ms);
+    EXPECT_TRUE(net.at("w1").records().begin()->second.committed);
+    EXPECT_EQ(net.actions.size(), 1u);
+}
+
 TEST(Records, NoActionWithoutALease) {
     Net net(3);
     net.elect("w1");

@@ -260,7 +260,7 @@ class Sim {
     void crash(Watcher& w, bool mid_output) {
         w.c.reset();
         w.auth.reset();
-        w.down_until = now_ + uniform(200ms, 4s);
+        w.down_until = now_ + (rng_.chance(1, 2) ? uniform(20ms, 300ms) : uniform(300ms, 4s));
         ++result_.coverage.restarts;
         result_.coverage.crashes_mid_output += mid_output;
         trace(1, w.index, mid_output);
@@ -334,6 +334,21 @@ class Sim {
             case Event::Kind::kRecordAdopted:
                 ++result_.coverage.adoptions;
                 break;
+            case Event::Kind::kRecordCommitted: {
+                // Paxos: once a majority holds a value for a failure, no other value is
+                // ever committed for it, whatever the leader.
+                const FailoverRecord& r = *e.record;
+                if (!proposed_.contains({r.key, r.replica})) {
+                    violation("committed a record no leader proposed: " + r.key.failed_master +
+                              " -> " + r.replica);
+                }
+                auto [it, inserted] = committed_.emplace(r.key, r.replica);
+                if (!inserted && it->second != r.replica) {
+                    violation("two replicas committed for one failure of " + r.key.failed_master +
+                              ": " + it->second + " and " + r.replica);
+                }
+                break;
+            }
             default:
                 break;
         }
@@ -515,16 +530,18 @@ class Sim {
             if (busy) {
                 continue;
             }
-            std::string replica;
+            // Any live replica: different leaders may well choose differently (issue #5's
+            // choice depends on offsets each one read), which the Paxos rule must absorb.
+            std::vector<std::string> live;
             for (const auto& id : sh.nodes) {
                 if (id != node && nodes_.at(id).alive) {
-                    replica = id;
-                    break;
+                    live.push_back(id);
                 }
             }
-            if (replica.empty()) {
+            if (live.empty()) {
                 continue;
             }
+            const std::string replica = live[rng_.uniform(0, live.size() - 1)];
             FailoverRecord r;
             r.key = RecordKey{sh.id, node, sh.epoch};
             r.replica = replica;
@@ -546,10 +563,7 @@ class Sim {
                     violation("record for " + node + " counts " + sw + " which never saw it down");
                 }
             }
-            auto [it, inserted] = chosen_.emplace(got->key, got->replica);
-            if (!inserted && it->second != got->replica) {
-                violation("two replicas chosen for one failure of " + node);
-            }
+            proposed_.emplace(got->key, got->replica);
             drain(w);
         }
     }
@@ -557,10 +571,10 @@ class Sim {
     /// The shell executing an Action: lease check, compare-and-set against Redis, send.
     void execute(Watcher& w, const consensus::Action& a) {
         const FailoverRecord& r = a.record;
-        auto chosen = chosen_.find(r.key);
-        if (chosen == chosen_.end() || chosen->second != r.replica) {
-            violation("action for a record no leader proposed with that value: " +
-                      r.key.failed_master + " -> " + r.replica);
+        auto chosen = committed_.find(r.key);
+        if (chosen == committed_.end() || chosen->second != r.replica) {
+            violation("action for a record not committed with that value: " + r.key.failed_master +
+                      " -> " + r.replica);
         }
         if (w.local(now_) >= a.lease_until) {
             return;
@@ -846,7 +860,8 @@ class Sim {
 
     std::map<proto::Term, WatcherId> leaders_;
     std::map<std::pair<std::size_t, proto::Term>, std::size_t> votes_;
-    std::map<RecordKey, std::string> chosen_;
+    std::set<std::pair<RecordKey, std::string>> proposed_;
+    std::map<RecordKey, std::string> committed_;
     std::map<RecordKey, int> promotions_;
 
     std::optional<TimePoint> last_jump_;
