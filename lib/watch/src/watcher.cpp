@@ -177,7 +177,9 @@ void Watcher::on_tick(TimePoint now) {
     const auto max_pings = static_cast<std::size_t>(
         options_.ping_timeout / std::max(options_.ping_interval, Duration{1}) + 2);
     for (auto& [address, c] : conns_) {
-        if ((!c->last_ping || now - *c->last_ping >= options_.ping_interval) &&
+        // Ticks come every ping_interval; the half-interval slack keeps timer jitter from
+        // skipping a beat (a tick 99.9 ms after the last ping must still ping).
+        if ((!c->last_ping || now - *c->last_ping >= options_.ping_interval / 2) &&
             c->pings_in_flight < max_pings) {
             c->last_ping = now;
             ++c->pings_in_flight;
