@@ -10,6 +10,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -356,6 +361,82 @@ TEST(Picketd, SigtermStopsPromptlyAndCleanly) {
     EXPECT_TRUE(WIFEXITED(p.process().last_wait_status()));
     EXPECT_EQ(WEXITSTATUS(p.process().last_wait_status()), 0);
     EXPECT_NE(p.log().find("picketd stopped"), std::string::npos) << p.log();
+}
+
+/// A unix datagram socket standing in for systemd's $NOTIFY_SOCKET.
+class NotifySocket {
+  public:
+    NotifySocket() {
+        path_ = dir_.path() + "/notify.sock";
+        fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+        EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+        timeval tv{0, 100 * 1000};
+        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    ~NotifySocket() { close(fd_); }
+    const std::string& path() const { return path_; }
+
+    /// Collects datagrams until one contains `needle` (bounded); returns all seen.
+    std::string wait_for(const std::string& needle, std::chrono::milliseconds limit) {
+        const auto end = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < end && seen_.find(needle) == std::string::npos) {
+            char buf[512];
+            const auto n = recv(fd_, buf, sizeof buf, 0);
+            if (n > 0) {
+                seen_.append(buf, static_cast<std::size_t>(n));
+                seen_ += '\n';
+            }
+        }
+        return seen_;
+    }
+
+  private:
+    testing::TempDir dir_;
+    std::string path_;
+    int fd_ = -1;
+    std::string seen_;
+};
+
+TEST(Picketd, SpeaksTheSystemdNotifyProtocol) {
+    auto cluster = make_cluster();
+    NotifySocket notify;
+    setenv("NOTIFY_SOCKET", notify.path().c_str(), 1);
+    setenv("WATCHDOG_USEC", "400000", 1);
+    Picketd p(*cluster);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    EXPECT_NE(notify.wait_for("READY=1", 10s).find("READY=1"), std::string::npos);
+    EXPECT_NE(notify.wait_for("WATCHDOG=1", 5s).find("WATCHDOG=1"), std::string::npos);
+    ASSERT_TRUE(p.process().send_signal(SIGHUP));
+    EXPECT_NE(notify.wait_for("RELOADING=1", 5s).find("RELOADING=1"), std::string::npos);
+    ASSERT_TRUE(p.process().send_signal(SIGTERM));
+    EXPECT_NE(notify.wait_for("STOPPING=1", 5s).find("STOPPING=1"), std::string::npos);
+    EXPECT_TRUE(p.process().wait_exit(5s));
+}
+
+TEST(Picketd, PicketctlShowsTheClusterAndExplainsAnUnreachableDaemon) {
+    auto cluster = make_cluster();
+    Picketd p(*cluster);
+    p.wait_all_up(6);
+    const std::string url = "http://127.0.0.1:" + std::to_string(p.port());
+    auto table = testing::run_process({PICKETCTL_PATH, "--url", url, "status"}, 10s);
+    ASSERT_TRUE(table.exited_ok()) << table.describe();
+    EXPECT_NE(table.out.find("cluster itest  state ok"), std::string::npos) << table.out;
+    for (const auto& address : cluster->addresses()) {
+        EXPECT_NE(table.out.find(address), std::string::npos) << address << "\n" << table.out;
+    }
+    auto as_json = testing::run_process({PICKETCTL_PATH, "--url", url, "status", "--json"}, 10s);
+    ASSERT_TRUE(as_json.exited_ok());
+    EXPECT_EQ(json::parse(as_json.out)["shards"].size(), 3u);
+
+    const int dead_port = testing::free_port();
+    auto down = testing::run_process(
+        {PICKETCTL_PATH, "--url", "http://127.0.0.1:" + std::to_string(dead_port), "status"}, 10s);
+    EXPECT_EQ(down.exit_code, 1);
+    EXPECT_NE(down.err.find("cannot connect to picketd"), std::string::npos) << down.err;
 }
 
 }  // namespace
