@@ -442,6 +442,75 @@ TEST(Restart, ARestartedLeaderComesBackAsAFollower) {
     EXPECT_EQ(leaders, 1u);
 }
 
+TEST(Messages, DuplicatedAndReorderedDeliveryChangesNothing) {
+    Net net(3);
+    net.elect("w1");
+    net.opine("w1", sdown("m1"));
+    net.opine("w2", sdown("m1"));
+    net.deliver_until_quiet();
+    ASSERT_TRUE(net.at("w1").propose(record_for("m1"), net.now));
+    net.drain("w1");
+    // Deliver every message twice, newest first.
+    std::deque<InFlight> doubled;
+    for (auto it = net.queue.rbegin(); it != net.queue.rend(); ++it) {
+        doubled.push_back(*it);
+        doubled.push_back(*it);
+    }
+    net.queue = doubled;
+    net.deliver_until_quiet();
+    EXPECT_EQ(net.actions.size(), 1u);
+    EXPECT_TRUE(net.at("w1").is_leader());
+    EXPECT_EQ(net.at("w1").term(), 1u);
+    // Stale heartbeat replies of earlier rounds do not move anything backwards.
+    net.at("w1").step("w2", Message{1, proto::HeartbeatReply{1, true, {}}}, net.now);
+    net.drain("w1");
+    EXPECT_TRUE(net.at("w1").records().begin()->second.committed);
+    // A reply for a round never sent is not an acknowledgement.
+    net.at("w1").step("w3", Message{1, proto::HeartbeatReply{999, true, {}}}, net.now);
+    net.drain("w1");
+}
+
+TEST(Messages, AStaleLeaderIsToldTheNewTermAndStepsDown) {
+    Net net(3);
+    net.elect("w1");
+    net.isolate("w1");
+    net.advance(net.base.election_timeout_max * 2);
+    ASSERT_FALSE(net.at("w1").is_leader());  // check-quorum
+    ASSERT_TRUE(net.at("w2").is_leader() || net.at("w3").is_leader());
+    // An old heartbeat of term 1 reaches a follower of term 2: refused with the new term.
+    const WatcherId follower = net.at("w2").is_leader() ? "w3" : "w2";
+    net.at(follower).step("w1", Message{1, proto::Heartbeat{7, {}, {}}}, net.now);
+    Output out = net.at(follower).get_output();
+    ASSERT_EQ(out.messages.size(), 1u);
+    EXPECT_EQ(out.messages[0].message.term, 2u);
+    EXPECT_FALSE(std::get<proto::HeartbeatReply>(out.messages[0].message.body).ok);
+    net.heal();
+    net.advance(1s);
+    EXPECT_EQ(net.at("w1").term(), 2u);
+    EXPECT_EQ(net.at("w1").role(), Role::kFollower);
+}
+
+TEST(Messages, OpinionsOnlyCountAtTheLeaderOfTheirTerm) {
+    Net net(3);
+    net.elect("w1");
+    // A follower receiving an opinion ignores it; a leader ignores opinions of old terms.
+    net.at("w2").step("w3", Message{1, proto::OpinionUpdate{{sdown("m1")}}}, net.now);
+    EXPECT_TRUE(net.at("w2").odown().empty());
+    net.at("w1").step("w3", Message{0, proto::OpinionUpdate{{sdown("m1")}}}, net.now);
+    net.opine("w1", sdown("m1"));
+    EXPECT_TRUE(net.at("w1").odown().empty());
+    net.at("w1").step("w3", Message{1, proto::OpinionUpdate{{sdown("m1")}}}, net.now);
+    net.drain("w1");
+    EXPECT_EQ(net.at("w1").odown().count("m1"), 1u);
+}
+
+TEST(Messages, OnlyTheLeaderReportsProgress) {
+    Net net(3);
+    net.elect("w1");
+    EXPECT_FALSE(net.at("w2").report_progress(record_for("m1").key, RecordPhase::kDone, net.now));
+    EXPECT_FALSE(net.at("w1").report_progress(record_for("m1").key, RecordPhase::kDone, net.now));
+}
+
 TEST(Messages, FromStrangersAreIgnored) {
     Net net(3);
     net.at("w1").step("w9", Message{5, proto::RequestVote{}}, net.now);
