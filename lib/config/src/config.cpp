@@ -1394,53 +1394,24 @@ Expected<Config, ConfigError> parse_config(std::string_view yaml_text, std::stri
     Section top(c, tree, &root, "", root.mark);
     c.required(top, "watcher");
     c.required(top, "cluster");
-    {
-        auto s = c.section(top, "watcher");
-        read_watcher(c, s, cfg.watcher);
+    // Every section the same way: read its keys, then complain about the ones left.
+    auto read_section = [&](std::string_view name, auto reader, auto& target,
+                            std::string_view hint = {}) {
+        auto s = c.section(top, name, hint);
+        reader(c, s, target);
         s.finish();
-    }
-    {
-        auto s = c.section(top, "peers",
-                           " (write the other watchers under 'members:' and the shared HMAC "
-                           "secret's file under 'secret_file:')");
-        read_peers(c, s, cfg.peers);
-        s.finish();
-    }
-    {
-        auto s = c.section(top, "cluster");
-        read_cluster(c, s, cfg.cluster);
-        s.finish();
-    }
-    {
-        auto s = c.section(top, "detection");
-        read_detection(c, s, cfg.detection);
-        s.finish();
-    }
-    {
-        auto s = c.section(top, "election");
-        read_election(c, s, cfg.election);
-        s.finish();
-    }
-    {
-        auto s = c.section(top, "failover");
-        read_failover(c, s, cfg.failover);
-        s.finish();
-    }
-    {
-        auto s = c.section(top, "alerts");
-        read_alerts(c, s, cfg.alerts);
-        s.finish();
-    }
-    {
-        auto s = c.section(top, "http");
-        read_http(c, s, cfg.http);
-        s.finish();
-    }
-    {
-        auto s = c.section(top, "log");
-        read_log(c, s, cfg.log);
-        s.finish();
-    }
+    };
+    read_section("watcher", read_watcher, cfg.watcher);
+    read_section("peers", read_peers, cfg.peers,
+                 " (write the other watchers under 'members:' and the shared HMAC "
+                 "secret's file under 'secret_file:')");
+    read_section("cluster", read_cluster, cfg.cluster);
+    read_section("detection", read_detection, cfg.detection);
+    read_section("election", read_election, cfg.election);
+    read_section("failover", read_failover, cfg.failover);
+    read_section("alerts", read_alerts, cfg.alerts);
+    read_section("http", read_http, cfg.http);
+    read_section("log", read_log, cfg.log);
     top.finish();
     check_across(c, cfg, root.mark);
 
