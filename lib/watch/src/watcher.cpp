@@ -199,6 +199,7 @@ void Watcher::on_tick(TimePoint now) {
                 targets.push_back(address);
             }
             refresh_all_ = false;
+            last_full_refresh_ = now;
         } else {
             // Rotate over the nodes that answer; a down node's view is not worth asking.
             std::vector<std::string> candidates;
@@ -352,6 +353,12 @@ void Watcher::rebuild_topology(TimePoint now) {
     input.replication = replication_by_id_;
     topology_ = cluster::Topology::build(std::move(input));
     topology_known_ = true;
+    // Views of different ages disagree while the cluster changes: re-read every node,
+    // but no more often than a rotation would anyway (same cost, sooner convergence).
+    if (!topology_.disagreements().empty() &&
+        now - last_full_refresh_ >= options_.nodes_interval * rounds) {
+        refresh_all_ = true;
+    }
     apply_node_set(now);
 }
 

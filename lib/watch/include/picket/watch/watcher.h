@@ -132,6 +132,7 @@ class Watcher {
     /// Set when every node's CLUSTER NODES should be read at the next refresh.
     bool refresh_all_ = true;
     std::size_t rotation_ = 0;
+    TimePoint last_full_refresh_{};
     TimePoint next_nodes_refresh_{};
     std::map<std::string, NodeProblem> problems_;
     /// Shared with coroutines so they can tell the watcher is gone.
