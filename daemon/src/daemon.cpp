@@ -69,6 +69,14 @@ Daemon::Daemon(DaemonOptions options, config::Config config)
     hooks.on_tick = [this](TimePoint now, Duration lag) { on_tick(now, lag); };
     watcher_ = std::make_unique<watch::Watcher>(io_.get_executor(), watch_options(config_),
                                                 std::move(hooks), [] { return io::mono_now(); });
+    vote_ = std::make_unique<VoteService>(
+        io_.get_executor(), config_, *watcher_,
+        [this](const std::string& kind, const std::string& detail) { on_vote_event(kind, detail); },
+        [this](const std::string& why) {
+            spdlog::critical("{}", why);
+            exit_code_ = 1;
+            stop();
+        });
     watchdog_ = sd_watchdog_interval();
     started_at_unix_ = io::wall_seconds();
     metrics_.config_last_reload_successful.Set(1);
@@ -95,6 +103,10 @@ int Daemon::run() {
         return 1;
     }
     http_ = std::move(*server);
+    if (auto v = vote_->start(); !v) {
+        spdlog::error("{}", v.error());
+        return 1;
+    }
     http_->start();
     watcher_->start();
     wait_signals();
@@ -105,7 +117,7 @@ int Daemon::run() {
     io_.run();
     spdlog::info("picketd stopped");
     spdlog::default_logger()->flush();
-    return 0;
+    return exit_code_;
 }
 
 void Daemon::wait_signals() {
@@ -126,6 +138,7 @@ void Daemon::wait_signals() {
 void Daemon::stop() {
     sd_notify("STOPPING=1");
     signals_.cancel();
+    vote_->stop();
     watcher_->stop();
     if (http_) {
         http_->stop();
@@ -215,6 +228,18 @@ void Daemon::on_event(const detect::Event& e) {
     record(std::move(r));
 }
 
+void Daemon::on_vote_event(const std::string& kind, const std::string& detail) {
+    const bool notable = kind == "odown_declared" || kind == "quorum_lost" ||
+                         kind == "stepped_down" || kind == "leader_lost" ||
+                         kind == "failover_committed";
+    if (notable) {
+        spdlog::warn("vote: {} ({})", kind, detail);
+    } else {
+        spdlog::info("vote: {} ({})", kind, detail);
+    }
+    record(kind, detail);
+}
+
 void Daemon::on_probe(const std::string& address, const detect::Probe& probe) {
     auto& s = metrics_.node(address);
     s.ping_attempts->Increment();
@@ -290,6 +315,25 @@ void Daemon::update_metrics(TimePoint now) {
     metrics_.topology_disagreements.Set(
         static_cast<double>(watcher_->topology().disagreements().size()));
     metrics_.safe_mode.Set(det.in_safe_mode(now) ? 1 : 0);
+    if (const auto* c = vote_->consensus(); c != nullptr) {
+        metrics_.vote_term.Set(static_cast<double>(c->term()));
+        metrics_.vote_is_leader.Set(c->is_leader() ? 1 : 0);
+        metrics_.vote_lease_valid.Set(c->lease_valid(now) ? 1 : 0);
+        metrics_.vote_quorum_available.Set(c->leader().has_value() ? 1 : 0);
+    }
+    if (const auto* net = vote_->network(); net != nullptr) {
+        for (const auto& p : config_.peers.members) {
+            metrics_.peer_connected.Add({{"peer", p.id}}).Set(net->connected(p.id) ? 1 : 0);
+        }
+        const auto& st = net->stats();
+        for (std::size_t i = 0; i < st.dropped.size(); ++i) {
+            const auto reason = std::string(proto::to_string(static_cast<proto::DropReason>(i)));
+            metrics::Metrics::set_counter(metrics_.peer_messages_dropped.Add({{"reason", reason}}),
+                                          static_cast<double>(st.dropped[i]));
+        }
+        metrics::Metrics::set_counter(metrics_.peer_messages_received,
+                                      static_cast<double>(st.received));
+    }
     if (http_) {
         const auto& st = http_->stats();
         metrics_.http_requests.Increment(static_cast<double>(st.requests) -
@@ -349,6 +393,16 @@ http::Response Daemon::handle(const http::Request& request) {
     if (request.path == "/readyz") {
         return readyz(request);
     }
+    if (request.path == "/leader") {
+        const auto* c = vote_->consensus();
+        if (c != nullptr && c->is_leader()) {
+            return http::Response::text(
+                200, "leader " + config_.watcher.id + " term " + std::to_string(c->term()) + "\n");
+        }
+        return http::Response::text(
+            503, "not the leader; leader: " +
+                     (c != nullptr && c->leader() ? *c->leader() : std::string("unknown")) + "\n");
+    }
     if (request.path == "/v1/status") {
         watch::WatcherFacts facts{config_.watcher.id, version(), config_.cluster.name,
                                   started_at_unix_};
@@ -358,6 +412,7 @@ http::Response Daemon::handle(const http::Request& request) {
         doc["watcher"]["restart_required"] = restart_pending_;
         doc["watcher"]["quorum"] = config_.effective_quorum();
         doc["watcher"]["voters"] = config_.voter_ids();
+        doc["vote"] = vote_->status(now);
         json events = json::array();
         for (const auto& e : events_) {
             events.push_back({{"at_mono_ms", e.at_mono_ms},
@@ -373,7 +428,8 @@ http::Response Daemon::handle(const http::Request& request) {
         return http::Response::json(200,
                                     doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
     }
-    return http::Response::text(404, "not found; try /metrics, /livez, /readyz, /v1/status\n");
+    return http::Response::text(404,
+                                "not found; try /metrics, /livez, /readyz, /v1/status, /leader\n");
 }
 
 }  // namespace picket::daemon

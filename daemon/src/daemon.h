@@ -18,6 +18,7 @@
 #include "picket/http/server.h"
 #include "picket/metrics/metrics.h"
 #include "picket/watch/watcher.h"
+#include "vote.h"
 
 namespace picket::daemon {
 
@@ -67,6 +68,7 @@ class Daemon {
     void on_probe(const std::string& address, const detect::Probe& probe);
     void on_tick(TimePoint now, Duration lag);
     void update_metrics(TimePoint now);
+    void on_vote_event(const std::string& kind, const std::string& detail);
 
     DaemonOptions options_;
     config::Config config_;
@@ -74,7 +76,9 @@ class Daemon {
     boost::asio::signal_set signals_;
     metrics::Metrics metrics_;
     std::unique_ptr<watch::Watcher> watcher_;
+    std::unique_ptr<VoteService> vote_;
     std::unique_ptr<http::Server> http_;
+    int exit_code_ = 0;
     std::deque<RecordedEvent> events_;
     std::set<std::string> metric_nodes_;
     std::optional<std::chrono::microseconds> watchdog_;

@@ -81,6 +81,39 @@ Metrics::Metrics(const BuildInfo& build)
                             .Help("HTTP requests refused as malformed, oversized or too slow")
                             .Register(*registry_)
                             .Add({})),
+      vote_term(BuildGauge()
+                    .Name("picket_vote_term")
+                    .Help("Current term of this watcher's vote")
+                    .Register(*registry_)
+                    .Add({})),
+      vote_is_leader(BuildGauge()
+                         .Name("picket_vote_is_leader")
+                         .Help("1 while this watcher is the elected leader")
+                         .Register(*registry_)
+                         .Add({})),
+      vote_lease_valid(BuildGauge()
+                           .Name("picket_vote_lease_valid")
+                           .Help("1 while this leader holds a valid lease (may act on Redis)")
+                           .Register(*registry_)
+                           .Add({})),
+      vote_quorum_available(BuildGauge()
+                                .Name("picket_vote_quorum_available")
+                                .Help("1 when this watcher knows a leader elected by a majority")
+                                .Register(*registry_)
+                                .Add({})),
+      peer_connected(BuildGauge()
+                         .Name("picket_peer_connected")
+                         .Help("1 when this watcher's connection to the peer is up")
+                         .Register(*registry_)),
+      peer_messages_dropped(BuildCounter()
+                                .Name("picket_peer_messages_dropped_total")
+                                .Help("Peer messages dropped, by reason (bad MAC, replay, ...)")
+                                .Register(*registry_)),
+      peer_messages_received(BuildCounter()
+                                 .Name("picket_peer_messages_received_total")
+                                 .Help("Authenticated peer messages received")
+                                 .Register(*registry_)
+                                 .Add({})),
       node_up_(BuildGauge()
                    .Name("picket_node_up")
                    .Help("1 when the node's last probe got a reply")
@@ -139,6 +172,12 @@ std::string Metrics::render() const {
     auto process = process_.Collect();
     families.insert(families.end(), process.begin(), process.end());
     return prometheus::TextSerializer().Serialize(families);
+}
+
+void Metrics::set_counter(prometheus::Counter& c, double total) {
+    if (total > c.Value()) {
+        c.Increment(total - c.Value());
+    }
 }
 
 NodeSeries& Metrics::node(const std::string& address) {

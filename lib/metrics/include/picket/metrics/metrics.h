@@ -75,6 +75,17 @@ class Metrics {
     prometheus::Gauge& config_last_reload_success_timestamp_seconds;
     prometheus::Counter& http_requests;
     prometheus::Counter& http_bad_requests;
+    // The vote (issue #4).
+    prometheus::Gauge& vote_term;
+    prometheus::Gauge& vote_is_leader;
+    prometheus::Gauge& vote_lease_valid;
+    prometheus::Gauge& vote_quorum_available;
+    prometheus::Family<prometheus::Gauge>& peer_connected;           ///< label peer
+    prometheus::Family<prometheus::Counter>& peer_messages_dropped;  ///< label reason
+    prometheus::Counter& peer_messages_received;
+
+    /// Brings a counter up to `total` (for counters kept by another component).
+    static void set_counter(prometheus::Counter& c, double total);
 
   private:
     /// prometheus-cpp 1.0's Registry takes no custom Collectables: merged in render().

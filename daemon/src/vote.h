@@ -1,0 +1,70 @@
+#pragma once
+// The vote's shell (issue #4): loads and persists the consensus state, drives the pure
+// consensus::Consensus with this watcher's opinions and the peers' messages, and carries
+// out its output in order — persist (fsync) first, then send, then report. Owns the peer
+// transport and the vote's timer.
+//
+// Failover execution (issue #5) is not wired yet: committed failover records are logged
+// as "would fail over" and nothing is sent to Redis.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "picket/config/config.h"
+#include "picket/consensus/consensus.h"
+#include "picket/peer/network.h"
+#include "picket/watch/watcher.h"
+
+namespace picket::daemon {
+
+/// Builds the consensus configuration from picketd's (voters, quorum, timings).
+consensus::Config consensus_config(const config::Config& config);
+
+class VoteService {
+  public:
+    /// `report(kind, detail)` gets every vote event (for logs, metrics, status);
+    /// `fatal(message)` is called when the state cannot be persisted: the daemon must stop.
+    VoteService(boost::asio::any_io_executor executor, const config::Config& config,
+                const watch::Watcher& watcher,
+                std::function<void(const std::string&, const std::string&)> report,
+                std::function<void(const std::string&)> fatal);
+    ~VoteService();
+
+    /// Loads (or creates) the state file, bumps and persists the incarnation, binds the
+    /// peer port. Errors are for the operator (corrupt state file, port taken).
+    Expected<void, std::string> start();
+    void stop();
+
+    const consensus::Consensus* consensus() const { return consensus_.get(); }
+    const peer::Network* network() const { return network_.get(); }
+    std::string state_path() const;
+    /// The "vote" section of /v1/status.
+    nlohmann::json status(TimePoint now) const;
+    /// Text for `PICKET INFO` on the peer port.
+    std::string info_text() const;
+
+  private:
+    boost::asio::awaitable<void> timer_loop();
+    void feed_local(TimePoint now);
+    void process(TimePoint now);
+
+    boost::asio::any_io_executor executor_;
+    const config::Config& config_;
+    const watch::Watcher& watcher_;
+    std::function<void(const std::string&, const std::string&)> report_;
+    std::function<void(const std::string&)> fatal_;
+    std::unique_ptr<consensus::Consensus> consensus_;
+    std::unique_ptr<peer::Network> network_;
+    boost::asio::steady_timer timer_;
+    bool running_ = false;
+    bool failed_ = false;
+    std::shared_ptr<bool> alive_;
+};
+
+}  // namespace picket::daemon
