@@ -278,6 +278,9 @@ TEST(DeployAclCluster, PicketdLoggedInAsTheAclUserSeesTheWholeCluster) {
     o.name = "deploy-acl";
     auto cluster = testing::RedisCluster::create(o);
 
+    // What StateDirectory=picket gives picketd under systemd: an existing, private directory.
+    std::filesystem::create_directory(dir.file("state"));
+    ASSERT_EQ(chmod(dir.file("state").c_str(), 0700), 0);
     testing::write_file(dir.file("redis.password"), password + "\n");
     ASSERT_EQ(chmod(dir.file("redis.password").c_str(), 0600), 0);
     const auto http_port = static_cast<std::uint16_t>(testing::free_port());
