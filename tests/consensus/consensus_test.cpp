@@ -511,6 +511,38 @@ TEST(Messages, OnlyTheLeaderReportsProgress) {
     EXPECT_FALSE(net.at("w1").report_progress(record_for("m1").key, RecordPhase::kDone, net.now));
 }
 
+TEST(Status, ReportsWhatMetricsAndStatusPagesNeed) {
+    Net net(3);
+    net.elect("w1");
+    net.advance(200ms);
+    net.opine("w1", sdown("m1"));
+    net.opine("w2", sdown("m1"));
+    net.deliver_until_quiet();
+    Status st = net.at("w1").status(net.now);
+    EXPECT_EQ(st.role, Role::kLeader);
+    EXPECT_EQ(st.term, 1u);
+    EXPECT_EQ(st.leader, "w1");
+    EXPECT_TRUE(st.lease_valid);
+    EXPECT_GT(st.lease_remaining, Duration::zero());
+    EXPECT_EQ(st.peers_up, (std::vector<WatcherId>{"w2", "w3"}));
+    EXPECT_TRUE(st.quorum_available);
+    EXPECT_EQ(st.odown, (std::vector<std::string>{"m1"}));
+    Status f = net.at("w2").status(net.now);
+    EXPECT_EQ(f.role, Role::kFollower);
+    EXPECT_EQ(f.leader, "w1");
+    EXPECT_FALSE(f.lease_valid);
+    EXPECT_TRUE(f.peers_up.empty());
+    net.isolate("w1");
+    net.advance(net.base.election_timeout_min / 2);
+    st = net.at("w1").status(net.now);
+    EXPECT_EQ(st.peers_up.size(), 2u) << "replies are recent enough for half a timeout";
+    net.advance(net.base.election_timeout_min / 2 + 50ms);
+    st = net.at("w1").status(net.now);
+    EXPECT_EQ(st.role, Role::kFollower);
+    EXPECT_FALSE(st.quorum_available);
+    EXPECT_TRUE(st.peers_up.empty());
+}
+
 TEST(Messages, FromStrangersAreIgnored) {
     Net net(3);
     net.at("w1").step("w9", Message{5, proto::RequestVote{}}, net.now);

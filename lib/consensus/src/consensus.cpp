@@ -154,6 +154,31 @@ PersistentState Consensus::persistent_state() const {
     return s;
 }
 
+Status Consensus::status(TimePoint now) const {
+    Status st;
+    st.role = role_;
+    st.term = term_;
+    st.leader = leader_;
+    st.voted_for = voted_for_;
+    st.incarnation = incarnation_;
+    st.safe_mode = safe_mode_;
+    st.lease_valid = lease_valid(now);
+    st.lease_remaining = st.lease_valid ? lease_until_ - now : Duration::zero();
+    if (role_ == Role::kLeader) {
+        for (const auto& [p, peer] : peer_state_) {
+            if (now - peer.last_reply < config_.election_timeout_min) {
+                st.peers_up.push_back(p);
+            }
+        }
+        st.quorum_available = st.peers_up.size() + 1 >= config_.majority();
+        for (const auto& [node, od] : odown_) {
+            st.odown.push_back(node);
+        }
+    }
+    st.records = record_list();
+    return st;
+}
+
 std::vector<FailoverRecord> Consensus::record_list() const {
     std::vector<FailoverRecord> out;
     out.reserve(records_.size());

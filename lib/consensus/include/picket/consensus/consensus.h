@@ -116,6 +116,26 @@ struct OdownState {
     std::uint32_t replicas_link_down = 0;
 };
 
+/// A snapshot of the vote for metrics, `/v1/status`, `/leader` and `PICKET INFO`.
+struct Status {
+    Role role = Role::kFollower;
+    Term term = 0;
+    std::optional<WatcherId> leader;
+    std::optional<WatcherId> voted_for;
+    std::uint64_t incarnation = 0;
+    bool safe_mode = false;
+    /// Leader only: may act in Redis now, and for how much longer.
+    bool lease_valid = false;
+    Duration lease_remaining{};
+    /// Leader only: peers that replied within election_timeout_min, and whether those
+    /// plus the leader are a majority (what check-quorum looks at).
+    std::vector<WatcherId> peers_up;
+    bool quorum_available = false;
+    /// Leader only: nodes currently ODOWN.
+    std::vector<std::string> odown;
+    std::vector<FailoverRecord> records;
+};
+
 /// The pure state machine of one watcher. Owned by the shell (or the simulation), used
 /// from one thread. Every method takes `now`, a reading of the shell's monotonic clock
 /// that counts suspend (CLOCK_BOOTTIME); readings never go backwards.
@@ -172,6 +192,8 @@ class Consensus {
     const std::map<RecordKey, FailoverRecord>& records() const { return records_; }
     /// Leader only: the nodes currently ODOWN and the agreement behind each.
     const std::map<std::string, OdownState>& odown() const { return odown_; }
+    /// A snapshot for status pages and metrics.
+    Status status(TimePoint now) const;
     /// The whole durable state as it is now.
     PersistentState persistent_state() const;
     const Config& config() const { return config_; }
