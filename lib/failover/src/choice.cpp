@@ -109,7 +109,11 @@ std::vector<Work> gather(const ChoiceInput& in) {
         for (auto& w : out) {
             w.status = find_status(*in.nodes, w.out.node_id, w.out.address);
         }
-        for (const auto& [address, status] : *in.nodes) {
+        for (const auto& entry : *in.nodes) {
+            // Named references, not a structured binding: lambdas below capture them
+            // (clang 14 cannot capture structured bindings).
+            const std::string& address = entry.first;
+            const detect::NodeStatus& status = entry.second;
             const bool by_info = status.replication &&
                                  status.replication->role == cluster::ReplicationRole::kReplica &&
                                  follows(*status.replication, in);

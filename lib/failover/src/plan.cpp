@@ -282,9 +282,11 @@ std::string counts_text(const MasterCounts& c) {
            " possibly alive";
 }
 
-Plan veto(Plan plan, VetoReason why, std::string reason) {
+/// Sets the decision to a veto and hands the plan back. Takes the plan by reference so
+/// the reason may be built from it (argument evaluation order is unspecified).
+Plan veto(Plan& plan, VetoReason why, std::string reason) {
     plan.decision = Veto{why, std::move(reason)};
-    return plan;
+    return std::move(plan);
 }
 
 }  // namespace
@@ -310,24 +312,23 @@ Plan plan_failover(const PlanInput& in) {
 
     // 2. ODOWN without evidence cannot happen through consensus; refuse rather than guess.
     if (in.evidence == proto::Evidence::kNone) {
-        return veto(std::move(plan), VetoReason::kNoEvidence,
-                    "no failure evidence for " + in.master.id);
+        return veto(plan, VetoReason::kNoEvidence, "no failure evidence for " + in.master.id);
     }
     // 3-6. The operator's and the shard's state, cheapest first. Each one is a reason not to
     //      touch the shard whatever the evidence says.
     if (in.facts.maintenance || names_master(in.maintenance, in.master)) {
-        return veto(std::move(plan), VetoReason::kMaintenance,
+        return veto(plan, VetoReason::kMaintenance,
                     "shard " + shard_name(in.master.slots) + " is in maintenance");
     }
     // Anti-flapping: a shard that failed over recently waits, or an operator acks.
     if (in.facts.in_cooldown) {
-        return veto(std::move(plan), VetoReason::kCooldown,
+        return veto(plan, VetoReason::kCooldown,
                     "shard " + shard_name(in.master.slots) + " failed over recently: cooldown " +
                         detail::format(in.facts.cooldown_remaining) +
                         " left (picketctl ack lifts it)");
     }
     if (in.facts.rate_limited) {
-        return veto(std::move(plan), VetoReason::kRateLimited,
+        return veto(plan, VetoReason::kRateLimited,
                     "global failover rate limit (failover.max_failovers) reached");
     }
     // A failover in the middle of a resharding leaves slots half moved between the old
@@ -335,7 +336,7 @@ Plan plan_failover(const PlanInput& in) {
     if (in.facts.slots_migrating ||
         (in.topology != nullptr && shard_migrating(*in.topology, in.master))) {
         return veto(
-            std::move(plan), VetoReason::kSlotsMigrating,
+            plan, VetoReason::kSlotsMigrating,
             "slots of shard " + shard_name(in.master.slots) + " are importing or migrating");
     }
     // 7. Timeouts only: we cannot tell a stall from a partition.
@@ -343,7 +344,7 @@ Plan plan_failover(const PlanInput& in) {
         // 7a. Holistic veto: replicas still hear from the master.
         std::string testimony = replica_testimony(in);
         if (!testimony.empty()) {
-            return veto(std::move(plan), VetoReason::kReplicasSeeMaster, std::move(testimony));
+            return veto(plan, VetoReason::kReplicasSeeMaster, std::move(testimony));
         }
         // 7b. Not before the minority master has fenced itself (timeouts_only_wait()).
         const Duration until = timeouts_only_wait(in.policy);
@@ -360,10 +361,10 @@ Plan plan_failover(const PlanInput& in) {
     }
     // 8. Someone to promote.
     if (!plan.choice.chosen) {
-        return veto(std::move(plan), VetoReason::kNoEligibleReplica, plan.choice.reason);
+        return veto(plan, VetoReason::kNoEligibleReplica, plan.choice.reason);
     }
-    const std::string& replica = *plan.choice.chosen;
-    const MasterCounts& c = plan.masters;
+    const std::string replica = *plan.choice.chosen;
+    const MasterCounts c = plan.masters;
     // 9. FORCE while a majority of slot-owning masters can vote. A dead process serves
     //    nothing, and masters vote for FORCE even if they see the old master healthy.
     if (c.force_possible()) {
@@ -373,7 +374,7 @@ Plan plan_failover(const PlanInput& in) {
     }
     // 10. No majority to vote: only TAKEOVER (no vote, a new epoch) can restore the slots.
     if (!in.policy.allow_takeover) {
-        return veto(std::move(plan), VetoReason::kTakeoverDisabled,
+        return veto(plan, VetoReason::kTakeoverDisabled,
                     "no majority of masters to vote for FORCE (" + counts_text(c) +
                         ") and failover.allow_takeover is off");
     }
@@ -381,7 +382,7 @@ Plan plan_failover(const PlanInput& in) {
     //     writes together on the far side of a partition (the split brain Jepsen showed
     //     with Sentinel): TAKEOVER here would make two masters for the same slots.
     if (c.possibly_alive_majority() && !in.policy.takeover_when_unreachable) {
-        return veto(std::move(plan), VetoReason::kTakeoverUnsafe,
+        return veto(plan, VetoReason::kTakeoverUnsafe,
                     "TAKEOVER refused: " + counts_text(c) +
                         "; the possibly-alive masters could form a majority and still serve "
                         "writes; an operator may force it (picketctl failover --force) or set "
