@@ -17,6 +17,8 @@ packages=(
     # real components used by integration tests, benchmarks and the demo
     redis-server redis-tools redis-sentinel prometheus prometheus-alertmanager
     openssl iproute2 iptables nftables procps psmisc curl ca-certificates python3
+    # deploy-file checks: systemd-analyze, xmllint, firewalld's parser, YAML in scripts
+    systemd libxml2-utils firewalld python3-yaml shellcheck
 )
 
 missing=()
@@ -55,7 +57,7 @@ $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 # Some packages start their service even through policy-rc.d on machines without
 # systemd as PID 1 (their postinst calls the init script directly). Stop any that
 # did, so the machine's ports stay free for the tests' own servers.
-for svc in redis-server redis-sentinel prometheus prometheus-alertmanager prometheus-node-exporter; do
+for svc in redis-server redis-sentinel prometheus prometheus-alertmanager prometheus-node-exporter firewalld; do
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
         $SUDO systemctl stop "$svc" || true
         $SUDO systemctl disable "$svc" >/dev/null 2>&1 || true

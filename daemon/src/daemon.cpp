@@ -77,6 +77,12 @@ Daemon::Daemon(DaemonOptions options, config::Config config)
             exit_code_ = 1;
             stop();
         });
+    failover_ = std::make_unique<FailoverService>(
+        io_.get_executor(), config_, *watcher_, *vote_,
+        [this](const std::string& kind, const std::string& detail) {
+            on_vote_event(kind, detail);
+        });
+    vote_->set_action_handler([this](const consensus::Action& a) { failover_->on_action(a); });
     watchdog_ = sd_watchdog_interval();
     started_at_unix_ = io::wall_seconds();
     metrics_.config_last_reload_successful.Set(1);
@@ -231,7 +237,7 @@ void Daemon::on_event(const detect::Event& e) {
 void Daemon::on_vote_event(const std::string& kind, const std::string& detail) {
     const bool notable = kind == "odown_declared" || kind == "quorum_lost" ||
                          kind == "stepped_down" || kind == "leader_lost" ||
-                         kind == "failover_committed";
+                         kind.rfind("failover_", 0) == 0;
     if (notable) {
         spdlog::warn("vote: {} ({})", kind, detail);
     } else {
@@ -264,6 +270,7 @@ void Daemon::on_probe(const std::string& address, const detect::Probe& probe) {
 
 void Daemon::on_tick(TimePoint now, Duration lag) {
     last_tick_ = now;
+    failover_->on_tick(now);
     const double lag_s = std::chrono::duration<double>(lag).count();
     metrics_.event_loop_lag_seconds.Set(lag_s);
     metrics_.event_loop_lag.Observe(lag_s);
@@ -413,6 +420,7 @@ http::Response Daemon::handle(const http::Request& request) {
         doc["watcher"]["quorum"] = config_.effective_quorum();
         doc["watcher"]["voters"] = config_.voter_ids();
         doc["vote"] = vote_->status(now);
+        doc["failover"] = failover_->status(now);
         json events = json::array();
         for (const auto& e : events_) {
             events.push_back({{"at_mono_ms", e.at_mono_ms},

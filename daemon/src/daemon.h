@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "failover.h"
 #include "picket/config/config.h"
 #include "picket/detect/detector.h"
 #include "picket/http/server.h"
@@ -77,6 +78,7 @@ class Daemon {
     metrics::Metrics metrics_;
     std::unique_ptr<watch::Watcher> watcher_;
     std::unique_ptr<VoteService> vote_;
+    std::unique_ptr<FailoverService> failover_;
     std::unique_ptr<http::Server> http_;
     int exit_code_ = 0;
     std::deque<RecordedEvent> events_;

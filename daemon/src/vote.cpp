@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
 #include <random>
 
 #include "picket/consensus/state_file.h"
@@ -75,6 +76,12 @@ Expected<void, std::string> VoteService::start() {
     auto kconfig = consensus_config(config_);
     if (auto ok = consensus::validate(kconfig); !ok) {
         return unexpected("vote configuration: " + ok.error());
+    }
+    std::error_code mkdir_error;
+    std::filesystem::create_directories(config_.watcher.state_dir, mkdir_error);
+    if (mkdir_error) {
+        return unexpected("cannot create state_dir " + config_.watcher.state_dir + ": " +
+                          mkdir_error.message());
     }
     auto loaded = consensus::load_state(state_path());
     if (!loaded) {
@@ -206,12 +213,30 @@ void VoteService::process(TimePoint now) {
             report_(std::string(consensus::to_string(e.kind)), detail);
         }
         for (const auto& a : out.actions) {
-            report_("failover_committed", "record for shard " + a.record.key.shard +
-                                              " (failed master " + a.record.key.failed_master +
-                                              ") committed: would promote " + a.record.replica +
-                                              " — failover execution arrives with issue #5");
+            if (on_action_) {
+                on_action_(a);
+            } else {
+                report_("failover_committed", "record for shard " + a.record.key.shard +
+                                                  " (failed master " + a.record.key.failed_master +
+                                                  ") committed; no executor");
+            }
         }
     }
+}
+
+Expected<proto::FailoverRecord, consensus::ProposeError> VoteService::propose(
+    proto::FailoverRecord record) {
+    const TimePoint now = io::mono_now();
+    auto r = consensus_->propose(std::move(record), now);
+    process(now);
+    return r;
+}
+
+bool VoteService::report_progress(const proto::RecordKey& key, proto::RecordPhase phase) {
+    const TimePoint now = io::mono_now();
+    const bool applied = consensus_->report_progress(key, phase, now);
+    process(now);
+    return applied;
 }
 
 json VoteService::status(TimePoint now) const {

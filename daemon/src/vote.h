@@ -42,6 +42,16 @@ class VoteService {
     void stop();
 
     const consensus::Consensus* consensus() const { return consensus_.get(); }
+
+    /// Where committed failover records go (the failover executor). Without one they
+    /// are only logged.
+    void set_action_handler(std::function<void(const consensus::Action&)> handler) {
+        on_action_ = std::move(handler);
+    }
+    /// Leader only: proposes a failover record (see consensus::Consensus::propose).
+    Expected<proto::FailoverRecord, consensus::ProposeError> propose(proto::FailoverRecord record);
+    /// Leader only: execution progress of a record.
+    bool report_progress(const proto::RecordKey& key, proto::RecordPhase phase);
     const peer::Network* network() const { return network_.get(); }
     std::string state_path() const;
     /// The "vote" section of /v1/status.
@@ -59,6 +69,7 @@ class VoteService {
     const watch::Watcher& watcher_;
     std::function<void(const std::string&, const std::string&)> report_;
     std::function<void(const std::string&)> fatal_;
+    std::function<void(const consensus::Action&)> on_action_;
     std::unique_ptr<consensus::Consensus> consensus_;
     std::unique_ptr<peer::Network> network_;
     boost::asio::steady_timer timer_;

@@ -192,7 +192,11 @@ std::vector<ExclusionCase> exclusion_cases() {
          Exclusion::kPriorityZero, "excluded: replica-priority is 0"},
         {"never synced",
          [d](ChoiceInput&, NodeStatuses& n) { n[d].replication->slave_repl_offset = 0; },
-         Exclusion::kNeverSynced, "excluded: replication offset 0 (never synced)"},
+         Exclusion::kNeverSynced,
+         "excluded: replication offset 0 while the master's is 900 (never synced)"},
+        {"full sync running",
+         [d](ChoiceInput&, NodeStatuses& n) { n[d].replication->master_sync_in_progress = true; },
+         Exclusion::kNeverSynced, "excluded: a full sync from the master is still running"},
         {"too far behind",
          [d](ChoiceInput& in, NodeStatuses& n) {
              n[d].replication->slave_repl_offset = 499;
