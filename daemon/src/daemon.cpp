@@ -71,7 +71,9 @@ Daemon::Daemon(DaemonOptions options, config::Config config)
                                                 std::move(hooks), [] { return io::mono_now(); });
     vote_ = std::make_unique<VoteService>(
         io_.get_executor(), config_, *watcher_,
-        [this](const std::string& kind, const std::string& detail) { on_vote_event(kind, detail); },
+        [this](const std::string& kind, const std::string& detail, const std::string& node) {
+            on_vote_event(kind, detail, node, {});
+        },
         [this](const std::string& why) {
             spdlog::critical("{}", why);
             exit_code_ = 1;
@@ -79,9 +81,8 @@ Daemon::Daemon(DaemonOptions options, config::Config config)
         });
     failover_ = std::make_unique<FailoverService>(
         io_.get_executor(), config_, *watcher_, *vote_,
-        [this](const std::string& kind, const std::string& detail) {
-            on_vote_event(kind, detail);
-        });
+        [this](const std::string& kind, const std::string& detail, const std::string& node,
+               const std::string& shard) { on_vote_event(kind, detail, node, shard); });
     vote_->set_action_handler([this](const consensus::Action& a) { failover_->on_action(a); });
     watchdog_ = sd_watchdog_interval();
     started_at_unix_ = io::wall_seconds();
@@ -109,6 +110,22 @@ int Daemon::run() {
         return 1;
     }
     http_ = std::move(*server);
+    alert::AlertDispatcher::Options ao;
+    ao.cluster = config_.cluster.name;
+    ao.watcher_id = config_.watcher.id;
+    ao.default_external_url = "http://" + config_.watcher.http_listen.to_string();
+    ao.is_leader = [this] {
+        const auto* c = vote_->consensus();
+        return c != nullptr && c->is_leader();
+    };
+    ao.mono_now = [] { return io::mono_now(); };
+    ao.wall_now = [] { return io::wall_seconds(); };
+    auto dispatcher = alert::AlertDispatcher::create(io_.get_executor(), config_.alerts, ao);
+    if (!dispatcher) {
+        spdlog::error("alerts: {}", dispatcher.error());
+        return 1;
+    }
+    alerts_ = std::move(*dispatcher);
     if (auto v = vote_->start(); !v) {
         spdlog::error("{}", v.error());
         return 1;
@@ -144,6 +161,9 @@ void Daemon::wait_signals() {
 void Daemon::stop() {
     sd_notify("STOPPING=1");
     signals_.cancel();
+    if (alerts_) {
+        alerts_->stop();
+    }
     vote_->stop();
     watcher_->stop();
     if (http_) {
@@ -165,6 +185,7 @@ void Daemon::reload() {
         spdlog::error("config reload failed, keeping the running configuration:\n{}",
                       last_reload_error_);
         record("config_reload_failed", last_reload_error_);
+        alert(alert::EventType::kConfigReloadFailed, {}, {}, {}, last_reload_error_);
         sd_notify("READY=1");
         return;
     }
@@ -188,6 +209,7 @@ void Daemon::reload() {
     record("config_reloaded", restart_pending_.empty() ? "applied"
                                                        : std::to_string(restart_pending_.size()) +
                                                              " change(s) need a restart");
+    alert(alert::EventType::kConfigReloaded, {}, {}, {}, "applied");
     spdlog::info("config reloaded");
     sd_notify("READY=1");
 }
@@ -231,10 +253,59 @@ void Daemon::on_event(const detect::Event& e) {
             spdlog::info("{} {} {}", r.kind, e.address, e.detail);
             break;
     }
+    std::optional<alert::EventType> type;
+    switch (e.kind) {
+        case detect::Event::Kind::kSdown:
+            type = alert::EventType::kNodeSdown;
+            break;
+        case detect::Event::Kind::kRecovered:
+            type = alert::EventType::kNodeRecovered;
+            break;
+        case detect::Event::Kind::kRoleChanged:
+            type = alert::EventType::kRoleChanged;
+            break;
+        case detect::Event::Kind::kReplicaLinkDown:
+            type = alert::EventType::kReplicaLinkDown;
+            break;
+        case detect::Event::Kind::kReplicaLinkUp:
+            type = alert::EventType::kReplicaLinkUp;
+            break;
+        case detect::Event::Kind::kSafeModeEntered:
+            type = alert::EventType::kSafeModeEntered;
+            break;
+        case detect::Event::Kind::kSafeModeLeft:
+            type = alert::EventType::kSafeModeLeft;
+            break;
+        default:
+            break;  // node added/removed: logs and metrics only
+    }
+    if (type) {
+        std::string shard;
+        if (const auto* s = watcher_->topology().shard_of(e.node_id); s != nullptr) {
+            shard = s->master_id;
+        }
+        alert(*type, e.address, e.node_id, shard,
+              r.evidence == "none" ? r.detail : r.evidence + " evidence: " + r.detail);
+    }
     record(std::move(r));
 }
 
-void Daemon::on_vote_event(const std::string& kind, const std::string& detail) {
+void Daemon::alert(alert::EventType type, const std::string& node, const std::string& node_id,
+                   const std::string& shard, const std::string& detail) {
+    if (!alerts_) {
+        return;
+    }
+    alert::Event e;
+    e.type = type;
+    e.node = node;
+    e.node_id = node_id;
+    e.shard = shard;
+    e.detail = detail;
+    alerts_->publish(e, io::mono_now(), io::wall_seconds());
+}
+
+void Daemon::on_vote_event(const std::string& kind, const std::string& detail,
+                           const std::string& node_id, const std::string& shard) {
     const bool notable = kind == "odown_declared" || kind == "quorum_lost" ||
                          kind == "stepped_down" || kind == "leader_lost" ||
                          kind.rfind("failover_", 0) == 0;
@@ -244,6 +315,30 @@ void Daemon::on_vote_event(const std::string& kind, const std::string& detail) {
         spdlog::info("vote: {} ({})", kind, detail);
     }
     record(kind, detail);
+    // The vote's and the failover's words, in the alert vocabulary (docs/alerts.md).
+    static const std::map<std::string, alert::EventType, std::less<>> kAlerts = {
+        {"became_leader", alert::EventType::kLeaderElected},
+        {"leader_lost", alert::EventType::kLeaderLost},
+        {"quorum_lost", alert::EventType::kQuorumLost},
+        {"quorum_regained", alert::EventType::kQuorumRegained},
+        {"odown_declared", alert::EventType::kNodeOdown},
+        {"failover_started", alert::EventType::kFailoverStarted},
+        {"failover_promoted", alert::EventType::kFailoverPromoted},
+        {"failover_failed", alert::EventType::kFailoverFailed},
+        {"failover_aborted", alert::EventType::kFailoverFailed},
+        {"failover_blocked", alert::EventType::kShardNotFailoverReady},
+        {"config_reloaded", alert::EventType::kConfigReloaded},
+        {"config_reload_failed", alert::EventType::kConfigReloadFailed},
+    };
+    if (auto it = kAlerts.find(kind); it != kAlerts.end()) {
+        std::string address;
+        if (!node_id.empty()) {
+            if (const auto* n = watcher_->topology().node(node_id); n != nullptr) {
+                address = n->address.endpoint();
+            }
+        }
+        alert(it->second, address, node_id, shard, detail);
+    }
 }
 
 void Daemon::on_probe(const std::string& address, const detect::Probe& probe) {
@@ -327,6 +422,25 @@ void Daemon::update_metrics(TimePoint now) {
         metrics_.vote_is_leader.Set(c->is_leader() ? 1 : 0);
         metrics_.vote_lease_valid.Set(c->lease_valid(now) ? 1 : 0);
         metrics_.vote_quorum_available.Set(c->leader().has_value() ? 1 : 0);
+    }
+    if (alerts_) {
+        for (const auto& t : alerts_->stats()) {
+            const prometheus::Labels l{{"receiver", t.name}};
+            metrics::Metrics::set_counter(metrics_.alert_sent.Add(l),
+                                          static_cast<double>(t.queue.sent));
+            metrics::Metrics::set_counter(metrics_.alert_dropped.Add(l),
+                                          static_cast<double>(t.queue.dropped));
+            metrics::Metrics::set_counter(metrics_.alert_abandoned.Add(l),
+                                          static_cast<double>(t.queue.abandoned));
+            metrics_.alert_queue_length.Add(l).Set(static_cast<double>(t.queue.queue_length));
+            for (std::size_t i = 0; i < t.queue.failures.size(); ++i) {
+                const auto reason =
+                    std::string(alert::to_string(static_cast<alert::FailureReason>(i)));
+                metrics::Metrics::set_counter(
+                    metrics_.alert_failures.Add({{"receiver", t.name}, {"reason", reason}}),
+                    static_cast<double>(t.queue.failures[i]));
+            }
+        }
     }
     if (const auto* net = vote_->network(); net != nullptr) {
         for (const auto& p : config_.peers.members) {

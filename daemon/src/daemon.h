@@ -14,6 +14,7 @@
 #include <string>
 
 #include "failover.h"
+#include "picket/alert/dispatcher.h"
 #include "picket/config/config.h"
 #include "picket/detect/detector.h"
 #include "picket/http/server.h"
@@ -69,7 +70,11 @@ class Daemon {
     void on_probe(const std::string& address, const detect::Probe& probe);
     void on_tick(TimePoint now, Duration lag);
     void update_metrics(TimePoint now);
-    void on_vote_event(const std::string& kind, const std::string& detail);
+    void on_vote_event(const std::string& kind, const std::string& detail,
+                       const std::string& node_id, const std::string& shard);
+    /// Hands an event to the alert dispatcher (webhooks, Alertmanager), if configured.
+    void alert(alert::EventType type, const std::string& node, const std::string& node_id,
+               const std::string& shard, const std::string& detail);
 
     DaemonOptions options_;
     config::Config config_;
@@ -79,6 +84,7 @@ class Daemon {
     std::unique_ptr<watch::Watcher> watcher_;
     std::unique_ptr<VoteService> vote_;
     std::unique_ptr<FailoverService> failover_;
+    std::unique_ptr<alert::AlertDispatcher> alerts_;
     std::unique_ptr<http::Server> http_;
     int exit_code_ = 0;
     std::deque<RecordedEvent> events_;

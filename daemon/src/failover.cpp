@@ -64,8 +64,10 @@ void FailoverService::set_state(Attempt& a, const std::string& state, const std:
     a.state = state;
     a.reason = reason;
     if (changed && !event.empty()) {
-        report_(event, "shard " + a.record.key.shard.substr(0, 8) + " (master " +
-                           a.record.key.failed_master + "): " + reason);
+        report_(event,
+                "shard " + a.record.key.shard.substr(0, 8) + " (master " +
+                    a.record.key.failed_master + "): " + reason,
+                a.record.key.failed_master, a.record.key.shard);
     }
 }
 

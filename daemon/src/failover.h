@@ -24,7 +24,8 @@ namespace picket::daemon {
 
 class FailoverService {
   public:
-    using Report = std::function<void(const std::string& kind, const std::string& detail)>;
+    using Report = std::function<void(const std::string& kind, const std::string& detail,
+                                      const std::string& node_id, const std::string& shard)>;
 
     FailoverService(boost::asio::any_io_executor executor, const config::Config& config,
                     const watch::Watcher& watcher, VoteService& vote, Report report);

@@ -51,10 +51,10 @@ consensus::Config consensus_config(const config::Config& c) {
     return k;
 }
 
-VoteService::VoteService(asio::any_io_executor executor, const config::Config& config,
-                         const watch::Watcher& watcher,
-                         std::function<void(const std::string&, const std::string&)> report,
-                         std::function<void(const std::string&)> fatal)
+VoteService::VoteService(
+    asio::any_io_executor executor, const config::Config& config, const watch::Watcher& watcher,
+    std::function<void(const std::string&, const std::string&, const std::string&)> report,
+    std::function<void(const std::string&)> fatal)
     : executor_(std::move(executor)),
       config_(config),
       watcher_(watcher),
@@ -210,15 +210,16 @@ void VoteService::process(TimePoint now) {
             if (!e.detail.empty()) {
                 detail += ": " + e.detail;
             }
-            report_(std::string(consensus::to_string(e.kind)), detail);
+            report_(std::string(consensus::to_string(e.kind)), detail, e.node);
         }
         for (const auto& a : out.actions) {
             if (on_action_) {
                 on_action_(a);
             } else {
-                report_("failover_committed", "record for shard " + a.record.key.shard +
-                                                  " (failed master " + a.record.key.failed_master +
-                                                  ") committed; no executor");
+                report_("failover_committed",
+                        "record for shard " + a.record.key.shard + " (failed master " +
+                            a.record.key.failed_master + ") committed; no executor",
+                        a.record.key.failed_master);
             }
         }
     }

@@ -28,12 +28,13 @@ consensus::Config consensus_config(const config::Config& config);
 
 class VoteService {
   public:
-    /// `report(kind, detail)` gets every vote event (for logs, metrics, status);
+    /// `report(kind, detail, node_id)` gets every vote event (for logs, metrics, status);
     /// `fatal(message)` is called when the state cannot be persisted: the daemon must stop.
-    VoteService(boost::asio::any_io_executor executor, const config::Config& config,
-                const watch::Watcher& watcher,
-                std::function<void(const std::string&, const std::string&)> report,
-                std::function<void(const std::string&)> fatal);
+    VoteService(
+        boost::asio::any_io_executor executor, const config::Config& config,
+        const watch::Watcher& watcher,
+        std::function<void(const std::string&, const std::string&, const std::string&)> report,
+        std::function<void(const std::string&)> fatal);
     ~VoteService();
 
     /// Loads (or creates) the state file, bumps and persists the incarnation, binds the
@@ -67,7 +68,7 @@ class VoteService {
     boost::asio::any_io_executor executor_;
     const config::Config& config_;
     const watch::Watcher& watcher_;
-    std::function<void(const std::string&, const std::string&)> report_;
+    std::function<void(const std::string&, const std::string&, const std::string&)> report_;
     std::function<void(const std::string&)> fatal_;
     std::function<void(const consensus::Action&)> on_action_;
     std::unique_ptr<consensus::Consensus> consensus_;

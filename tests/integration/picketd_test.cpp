@@ -11,6 +11,7 @@
 #include <signal.h>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -18,10 +19,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "picket/http/server.h"
+#include "picket/proto/auth.h"
 #include "picket/testing/http_client.h"
 #include "picket/testing/ports.h"
 #include "picket/testing/process.h"
 #include "picket/testing/redis_cluster.h"
+#include "picket/testing/run_async.h"
 #include "picket/testing/temp_dir.h"
 #include "picket/testing/wait.h"
 
@@ -36,9 +40,10 @@ using testing::http_get;
 class Picketd {
   public:
     Picketd(const testing::RedisCluster& cluster, const std::string& extra_detection = "",
-            const std::string& log_format = "text")
+            const std::string& log_format = "text", const std::string& extra_sections = "")
         : http_port_(static_cast<std::uint16_t>(testing::free_port())) {
         config_path_ = dir_.path() + "/picket.yml";
+        extra_sections_ = extra_sections;
         write_config(cluster, extra_detection, log_format);
         process_ = testing::ChildProcess::spawn({PICKETD_PATH, "--config", config_path_},
                                                 dir_.path() + "/picketd.log");
@@ -51,7 +56,8 @@ class Picketd {
           << "\n  state_dir: " << dir_.path() << "/state\n"
           << "cluster:\n  name: itest\n  seeds: [" << cluster.addresses().at(0) << "]\n"
           << "detection:\n  ping_interval: 100ms\n"
-          << extra_detection << "log:\n  format: " << log_format << "\n";
+          << extra_detection << "log:\n  format: " << log_format << "\n"
+          << extra_sections_;
     }
     void write_raw(const std::string& text) { std::ofstream(config_path_) << text; }
 
@@ -117,6 +123,7 @@ class Picketd {
     testing::TempDir dir_;
     std::uint16_t http_port_;
     std::string config_path_;
+    std::string extra_sections_;
     testing::ChildProcess process_;
 };
 
@@ -288,6 +295,84 @@ TEST(Picketd, MasterLoadingWithinGraceIsNotDown) {
         EXPECT_FALSE(e["kind"] == "sdown" && e["address"] == address)
             << "a node loading within its grace is not down: " << e.dump();
     }
+}
+
+TEST(Picketd, SendsSignedAlertmanagerStyleWebhooksForSdownAndRecovery) {
+    // A webhook receiver in this process (picket's own HTTP server) captures deliveries.
+    boost::asio::io_context io;
+    std::vector<http::Request> deliveries;
+    auto receiver =
+        http::Server::listen(io.get_executor(), "127.0.0.1", 0, {}, [&](const http::Request& r) {
+            deliveries.push_back(r);
+            return http::Response::text(200, "ok\n");
+        });
+    ASSERT_TRUE(receiver) << receiver.error();
+    (*receiver)->start();
+    testing::TempDir secrets;
+    const std::string secret_file = secrets.path() + "/hook.secret";
+    testing::write_file(secret_file, "webhook-signing-secret");
+    chmod(secret_file.c_str(), 0600);
+
+    auto cluster = make_cluster();
+    const std::string alerts =
+        "alerts:\n  receivers:\n    - name: hook\n      url: http://127.0.0.1:" +
+        std::to_string((*receiver)->local_endpoint().port()) +
+        "/hook\n      secret_file: " + secret_file +
+        "\n      events: [node_sdown, node_recovered]\n";
+    Picketd p(*cluster, "", "text", alerts);
+    p.wait_all_up(6);
+    // Cluster-level alerts go out from the leader; a lone watcher elects itself first.
+    p.wait_status([](const json& st) { return st["vote"]["role"] == "leader"; }, 10s,
+                  "the watcher leads");
+    const std::size_t replica = cluster->replica_indices().at(0);
+    const std::string address = cluster->node(replica).address();
+    cluster->node(replica).kill();
+
+    auto find = [&](const std::string& status) -> std::optional<std::pair<http::Request, json>> {
+        for (const auto& d : deliveries) {
+            auto body = json::parse(d.body, nullptr, false);
+            if (body.is_object() && body["status"] == status && !body["alerts"].empty() &&
+                body["alerts"][0]["labels"]["node"] == address) {
+                return std::make_pair(d, body);
+            }
+        }
+        return std::nullopt;
+    };
+    ASSERT_TRUE(testing::run_until(
+        io, [&] { return find("firing").has_value(); }, 15s))
+        << deliveries.size() << " deliveries; first: "
+        << (deliveries.empty() ? std::string() : deliveries.front().body.substr(0, 1500)) << "\n"
+        <<
+        [&] {
+            std::string lines;
+            std::istringstream m(http_get(p.port(), "/metrics").body);
+            for (std::string l; std::getline(m, l);) {
+                if (l.rfind("picket_alert", 0) == 0 || l.rfind("picket_events_total", 0) == 0) {
+                    lines += l + "\n";
+                }
+            }
+            return lines;
+        }()
+        << p.log().substr(0, 3000);
+    auto [req, body] = *find("firing");
+    EXPECT_EQ(body["version"], "4");
+    EXPECT_EQ(body["receiver"], "hook");
+    const auto& a = body["alerts"][0];
+    EXPECT_EQ(a["labels"]["event"], "node_sdown");
+    EXPECT_EQ(a["labels"]["cluster"], "itest");
+    EXPECT_NE(a["annotations"]["description"].get<std::string>().find("dead"), std::string::npos)
+        << a.dump(1);
+    // Signed: HMAC-SHA256(secret, timestamp + "." + body).
+    const auto ts = req.headers.at("x-picket-timestamp");
+    EXPECT_EQ(req.headers.at("x-picket-signature"),
+              "sha256=" + proto::hmac_sha256_hex("webhook-signing-secret", ts + "." + req.body));
+
+    cluster->node(replica).restart();
+    ASSERT_TRUE(testing::run_until(
+        io, [&] { return find("resolved").has_value(); }, 15s));
+    auto [rreq, resolved] = *find("resolved");
+    EXPECT_EQ(resolved["alerts"][0]["fingerprint"], a["fingerprint"])
+        << "firing and resolved share a fingerprint";
 }
 
 TEST(Picketd, BadConfigurationsAreRefusedWithTheirPlace) {

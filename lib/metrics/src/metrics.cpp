@@ -114,6 +114,26 @@ Metrics::Metrics(const BuildInfo& build)
                                  .Help("Authenticated peer messages received")
                                  .Register(*registry_)
                                  .Add({})),
+      alert_sent(BuildCounter()
+                     .Name("picket_alert_sent_total")
+                     .Help("Alert notifications delivered (2xx), by receiver")
+                     .Register(*registry_)),
+      alert_failures(BuildCounter()
+                         .Name("picket_alert_failures_total")
+                         .Help("Failed delivery attempts, by receiver and reason")
+                         .Register(*registry_)),
+      alert_dropped(BuildCounter()
+                        .Name("picket_alert_dropped_total")
+                        .Help("Notifications dropped unsent because the queue was full")
+                        .Register(*registry_)),
+      alert_abandoned(BuildCounter()
+                          .Name("picket_alert_abandoned_total")
+                          .Help("Notifications given up (final 4xx/3xx or out of attempts)")
+                          .Register(*registry_)),
+      alert_queue_length(BuildGauge()
+                             .Name("picket_alert_queue_length")
+                             .Help("Notifications waiting or in flight, by receiver")
+                             .Register(*registry_)),
       node_up_(BuildGauge()
                    .Name("picket_node_up")
                    .Help("1 when the node's last probe got a reply")

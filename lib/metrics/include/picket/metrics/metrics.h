@@ -83,6 +83,12 @@ class Metrics {
     prometheus::Family<prometheus::Gauge>& peer_connected;           ///< label peer
     prometheus::Family<prometheus::Counter>& peer_messages_dropped;  ///< label reason
     prometheus::Counter& peer_messages_received;
+    // Alert delivery (issue #6), per receiver ("alertmanager" for the direct push).
+    prometheus::Family<prometheus::Counter>& alert_sent;        ///< label receiver
+    prometheus::Family<prometheus::Counter>& alert_failures;    ///< labels receiver, reason
+    prometheus::Family<prometheus::Counter>& alert_dropped;     ///< label receiver
+    prometheus::Family<prometheus::Counter>& alert_abandoned;   ///< label receiver
+    prometheus::Family<prometheus::Gauge>& alert_queue_length;  ///< label receiver
 
     /// Brings a counter up to `total` (for counters kept by another component).
     static void set_counter(prometheus::Counter& c, double total);
