@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the README's first command: deploy/local/demo.sh up, status, up again
-# (idempotent), a killed master seen SDOWN by every sidecar, down (stops exactly what it
-# started, removes its directory). Uses its own ports and directory so it never touches a
+# (idempotent), a killed master seen SDOWN by every sidecar, `failover` (picket promotes,
+# the old master rejoins as a replica, the key is readable everywhere), down (stops exactly
+# what it started, removes its directory). Uses its own ports and directory so it never touches a
 # demo a developer is running.
 #   demo_test.sh BUILD_DIR
 set -euo pipefail
@@ -23,6 +24,13 @@ curl -sf "http://127.0.0.1:12990/-/ready" >/dev/null || fail "Prometheus not rea
 
 again=$("$demo" up 2>&1) || fail "second up failed"
 grep -q "already running" <<<"$again" || fail "second up was not idempotent: $again"
+
+# The tutorial's Steps 4 and 5 through the demo: picket promotes, the old master rejoins.
+fo=$("$demo" failover 2>&1) || fail "failover failed: $fo"
+grep -q "replica answers as master" <<<"$fo" || fail "no promotion in the timeline: $fo"
+grep -q "writes to key name succeed again" <<<"$fo" || fail "writes did not come back: $fo"
+grep -q "is now: slave" <<<"$fo" || fail "old master did not rejoin as a replica: $fo"
+[ "$(grep -c -- '-> hello cluster' <<<"$fo")" = 6 ] || fail "key not readable through every node: $fo"
 
 # Kill a master: every sidecar must hold it SDOWN with dead evidence (bounded wait).
 master_port=$(redis-cli -p 12700 cluster nodes | awk '/master/ && !/fail/ {split($2, a, "[:@]"); print a[2]; exit}')
