@@ -6,7 +6,7 @@ set -euo pipefail
 root=${1:-$(dirname "$0")/..}
 status=0
 forbidden='#include[[:space:]]*[<"](boost/asio|boost/beast|prometheus/|spdlog/|thread>|mutex>|chrono>.*now|sys/socket|netinet/|unistd\.h|random>)'
-for cm in "$root"/lib/*/CMakeLists.txt; do
+for cm in "$root"/lib/*/CMakeLists.txt "$root"/proto/CMakeLists.txt; do
     dir=$(dirname "$cm")
     grep -q 'picket_library([a-z_]* PURE' "$cm" || grep -q 'picket_library([a-z_]* INTERFACE' "$cm" || continue
     # Only the module's own files: sub-folders with their own CMakeLists are other targets.

@@ -4,7 +4,8 @@
 #   2. configure + build with GCC and -Werror;
 #   3. run every ctest test (labels: unit, integration, later sim);
 #   4. build the pure libraries with clang + ASan/UBSan + libFuzzer instrumentation, run
-#      their unit tests, replay every fuzz corpus and fuzz each target briefly.
+#      their unit tests, replay every fuzz corpus and fuzz each target briefly;
+#   5. check the vote's Promela model exhaustively with spin.
 # Prints the time each stage took and exits non-zero on any failure.
 #
 # Environment: PICKET_JOBS (build parallelism, default nproc), PICKET_FUZZ_SECONDS
@@ -103,6 +104,13 @@ fuzz() {
     return $rc
 }
 
+model_check() {  # exhaustive check of the vote's Promela model (proto/model/vote.pml)
+    local rc=0
+    proto/model/check.sh || rc=$?
+    if [ "$rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    return $rc
+}
+
 stage "install dependencies" install
 stage "build (gcc, -Werror)" build_main
 stage "tests (unit + integration)" test_main
@@ -111,6 +119,7 @@ if [ "${PICKET_SKIP_SANITIZE:-0}" != 1 ]; then
     stage "tests under ASan+UBSan" test_sanitize
     stage "fuzz: replay corpora + ${fuzz_seconds}s per target" fuzz
 fi
+stage "model check: proto/model/vote.pml with spin" model_check
 
 echo
 echo "=== stage times"
