@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <list>
+#include "picket/io/listen.h"
 
 namespace picket::http {
 
@@ -203,25 +204,8 @@ Expected<std::unique_ptr<Server>, std::string> Server::listen(asio::any_io_execu
                                                               ServerLimits limits,
                                                               Handler handler) {
     auto impl = std::make_shared<Impl>(executor, limits, std::move(handler));
-    const std::string where = host + ":" + std::to_string(port);
-    beast::error_code ec;
-    auto address = asio::ip::make_address(host, ec);
-    if (ec) {
-        return unexpected("http: bad listen address '" + host + "': " + ec.message());
-    }
-    tcp::endpoint endpoint(address, port);
-    impl->acceptor.open(endpoint.protocol(), ec);
-    if (!ec) {
-        impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    }
-    if (!ec) {
-        impl->acceptor.bind(endpoint, ec);
-    }
-    if (!ec) {
-        impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    }
-    if (ec) {
-        return unexpected("http: cannot listen on " + where + ": " + ec.message());
+    if (auto ok = io::listen(impl->acceptor, host, port, "http"); !ok) {
+        return unexpected(ok.error());
     }
     return std::unique_ptr<Server>(new Server(std::move(impl)));
 }

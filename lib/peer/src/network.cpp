@@ -10,6 +10,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <deque>
 #include <list>
+#include "picket/io/listen.h"
 
 #include "picket/proto/codec.h"
 #include "picket/resp/reader.h"
@@ -274,25 +275,8 @@ Expected<std::unique_ptr<Network>, std::string> Network::listen(asio::any_io_exe
                                                                 Handler handler) {
     auto impl = std::make_shared<Impl>(executor, std::move(options), std::move(handler));
     const auto& o = impl->options;
-    const std::string where = o.listen_host + ":" + std::to_string(o.listen_port);
-    beast::error_code ec;
-    auto address = asio::ip::make_address(o.listen_host, ec);
-    if (ec) {
-        return unexpected("peer: bad listen address '" + o.listen_host + "': " + ec.message());
-    }
-    tcp::endpoint endpoint(address, o.listen_port);
-    impl->acceptor.open(endpoint.protocol(), ec);
-    if (!ec) {
-        impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    }
-    if (!ec) {
-        impl->acceptor.bind(endpoint, ec);
-    }
-    if (!ec) {
-        impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    }
-    if (ec) {
-        return unexpected("peer: cannot listen on " + where + ": " + ec.message());
+    if (auto ok = io::listen(impl->acceptor, o.listen_host, o.listen_port, "peer"); !ok) {
+        return unexpected(ok.error());
     }
     return std::unique_ptr<Network>(new Network(std::move(impl)));
 }
