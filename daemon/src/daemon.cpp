@@ -17,6 +17,9 @@ using nlohmann::json;
 
 namespace {
 constexpr std::size_t kMaxRecordedEvents = 256;
+/// Failover phases: milliseconds (command to promotion) up to tens of seconds (detection).
+const prometheus::Histogram::BucketBoundaries kPhaseBuckets = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60};
 
 std::chrono::milliseconds millis(Duration d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d);
@@ -84,6 +87,9 @@ Daemon::Daemon(DaemonOptions options, config::Config config)
         [this](const std::string& kind, const std::string& detail, const std::string& node,
                const std::string& shard) { on_vote_event(kind, detail, node, shard); });
     vote_->set_action_handler([this](const consensus::Action& a) { failover_->on_action(a); });
+    failover_->set_phase_observer([this](const std::string& phase, double seconds) {
+        metrics_.failover_phase.Add({{"phase", phase}}, kPhaseBuckets).Observe(seconds);
+    });
     watchdog_ = sd_watchdog_interval();
     started_at_unix_ = io::wall_seconds();
     metrics_.config_last_reload_successful.Set(1);
@@ -401,6 +407,7 @@ void Daemon::update_metrics(TimePoint now) {
     for (const auto& addr : metric_nodes_) {
         if (seen.count(addr) == 0) {
             metrics_.forget_node(addr);
+            metrics_.node_odown.Remove(&metrics_.node_odown.Add({{"node", addr}}));
         }
     }
     metric_nodes_ = std::move(seen);
@@ -414,10 +421,24 @@ void Daemon::update_metrics(TimePoint now) {
     }
     metrics_.cluster_current_epoch.Set(static_cast<double>(watcher_->current_epoch()));
     metrics_.cluster_known_nodes.Set(static_cast<double>(watcher_->topology().nodes().size()));
+    double open_slots = 0;
+    for (const auto& n : watcher_->topology().nodes()) {
+        open_slots += static_cast<double>(n.migrations.size());
+    }
+    metrics_.cluster_open_slots.Set(open_slots);
+    for (const auto& [key, count] : failover_->results()) {
+        metrics::Metrics::set_counter(
+            metrics_.failovers.Add({{"shard", key.first}, {"result", key.second}}),
+            static_cast<double>(count));
+    }
     metrics_.topology_disagreements.Set(
         static_cast<double>(watcher_->topology().disagreements().size()));
     metrics_.safe_mode.Set(det.in_safe_mode(now) ? 1 : 0);
     if (const auto* c = vote_->consensus(); c != nullptr) {
+        for (const auto& [addr, n] : det.nodes()) {
+            metrics_.node_odown.Add({{"node", addr}})
+                .Set(!n.node_id.empty() && c->odown().count(n.node_id) != 0 ? 1 : 0);
+        }
         metrics_.vote_term.Set(static_cast<double>(c->term()));
         metrics_.vote_is_leader.Set(c->is_leader() ? 1 : 0);
         metrics_.vote_lease_valid.Set(c->lease_valid(now) ? 1 : 0);

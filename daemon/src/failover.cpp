@@ -61,8 +61,27 @@ FailoverService::FailoverService(asio::any_io_executor executor, const config::C
 void FailoverService::set_state(Attempt& a, const std::string& state, const std::string& reason,
                                 const std::string& event) {
     const bool changed = a.state != state || a.reason != reason;
+    const bool new_state = a.state != state;
     a.state = state;
     a.reason = reason;
+    if (new_state) {
+        static const std::map<std::string, std::string, std::less<>> kResult = {
+            {"promoted", "succeeded"},
+            {"failed", "failed"},
+            {"aborted", "failed"},
+            {"vetoed", "vetoed"},
+            {"refused", "blocked"}};
+        if (auto r = kResult.find(state); r != kResult.end()) {
+            ++results_[{a.record.key.shard, r->second}];
+        }
+        if (state == "promoted" && on_phase_ && a.decided_at && a.sent_at && a.promoted_at) {
+            on_phase_("decided", std::chrono::duration<double>(a.down_for_at_decision).count());
+            on_phase_("command_sent",
+                      std::chrono::duration<double>(*a.sent_at - *a.decided_at).count());
+            on_phase_("promoted",
+                      std::chrono::duration<double>(*a.promoted_at - *a.sent_at).count());
+        }
+    }
     if (changed && !event.empty()) {
         report_(event,
                 "shard " + a.record.key.shard.substr(0, 8) + " (master " +

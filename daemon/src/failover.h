@@ -34,6 +34,15 @@ class FailoverService {
     void on_tick(TimePoint now);
     /// A committed record to execute (from the vote).
     void on_action(const consensus::Action& action);
+    /// Called with (phase, seconds) when a failover completes a phase: "decided" (failure
+    /// to decision), "command_sent" (decision to command), "promoted" (command to master).
+    void set_phase_observer(std::function<void(const std::string&, double)> observer) {
+        on_phase_ = std::move(observer);
+    }
+    /// Results so far by (shard, result): succeeded, failed, vetoed, blocked.
+    const std::map<std::pair<std::string, std::string>, std::uint64_t>& results() const {
+        return results_;
+    }
     /// The "failover" section of /v1/status.
     nlohmann::json status(TimePoint now) const;
 
@@ -64,6 +73,8 @@ class FailoverService {
     std::set<proto::RecordKey> executing_;
     /// Last successful promotion per shard (for the cooldown).
     std::map<std::string, TimePoint> last_success_;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> results_;
+    std::function<void(const std::string&, double)> on_phase_;
 };
 
 }  // namespace picket::daemon

@@ -67,6 +67,17 @@ class Sidecars {
         return r.status == 200 ? json::parse(r.body, nullptr, false) : json();
     }
 
+    /// The /metrics text of whichever sidecar leads.
+    std::string leader_metrics() {
+        for (std::size_t i = 0; i < http_ports_.size(); ++i) {
+            auto s = status(i);
+            if (s.is_object() && s["vote"]["role"] == "leader") {
+                return http_get(http_ports_[i], "/metrics").body;
+            }
+        }
+        return {};
+    }
+
     /// The status of whichever sidecar leads.
     json leader_status() {
         for (std::size_t i = 0; i < http_ports_.size(); ++i) {
@@ -161,6 +172,15 @@ TEST(Failover, KilledMasterIsPromotedByPicketAndOldMasterRejoins) {
     std::cout << "picket failover record: " << attempt.dump() << "\n";
     EXPECT_LE(attempt["sent_mono_ms"].get<std::int64_t>(),
               attempt["promoted_mono_ms"].get<std::int64_t>());
+
+    // ... and its metrics.
+    const auto m = sidecars.leader_metrics();
+    EXPECT_NE(m.find("picket_failovers_total{result=\"succeeded\",shard=\"" +
+                     attempt["shard"].get<std::string>() + "\"} 1"),
+              std::string::npos)
+        << m.substr(0, 4000);
+    EXPECT_NE(m.find("picket_failover_phase_duration_seconds_count{phase=\"promoted\"} 1"),
+              std::string::npos);
 
     // The tutorial's Step 4, second half: the old master comes back as a replica.
     cluster->node(victim).restart();

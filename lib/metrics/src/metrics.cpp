@@ -114,6 +114,26 @@ Metrics::Metrics(const BuildInfo& build)
                                  .Help("Authenticated peer messages received")
                                  .Register(*registry_)
                                  .Add({})),
+      node_odown(BuildGauge()
+                     .Name("picket_node_odown")
+                     .Help("1 while the watchers' quorum holds the node objectively down "
+                           "(known to the leader)")
+                     .Register(*registry_)),
+      failovers(BuildCounter()
+                    .Name("picket_failovers_total")
+                    .Help("Failovers handled, by shard and result (succeeded, failed, vetoed, "
+                          "blocked)")
+                    .Register(*registry_)),
+      failover_phase(BuildHistogram()
+                         .Name("picket_failover_phase_duration_seconds")
+                         .Help("Time of each failover phase: decided (failure to decision), "
+                               "command_sent, promoted")
+                         .Register(*registry_)),
+      cluster_open_slots(BuildGauge()
+                             .Name("picket_cluster_open_slots")
+                             .Help("Slots importing or migrating (failover refuses such shards)")
+                             .Register(*registry_)
+                             .Add({})),
       alert_sent(BuildCounter()
                      .Name("picket_alert_sent_total")
                      .Help("Alert notifications delivered (2xx), by receiver")

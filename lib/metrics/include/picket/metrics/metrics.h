@@ -83,6 +83,11 @@ class Metrics {
     prometheus::Family<prometheus::Gauge>& peer_connected;           ///< label peer
     prometheus::Family<prometheus::Counter>& peer_messages_dropped;  ///< label reason
     prometheus::Counter& peer_messages_received;
+    // Failover (issue #5).
+    prometheus::Family<prometheus::Gauge>& node_odown;          ///< label node
+    prometheus::Family<prometheus::Counter>& failovers;         ///< labels shard, result
+    prometheus::Family<prometheus::Histogram>& failover_phase;  ///< label phase
+    prometheus::Gauge& cluster_open_slots;
     // Alert delivery (issue #6), per receiver ("alertmanager" for the direct push).
     prometheus::Family<prometheus::Counter>& alert_sent;        ///< label receiver
     prometheus::Family<prometheus::Counter>& alert_failures;    ///< labels receiver, reason
