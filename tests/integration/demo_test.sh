@@ -13,7 +13,12 @@ export PICKET_DEMO_REDIS_PORT=12700 PICKET_DEMO_HTTP_PORT=12801 PICKET_DEMO_PEER
     PICKET_DEMO_PROM_PORT=12990
 demo="$root/deploy/local/demo.sh"
 trap '"$demo" down >/dev/null 2>&1 || true' EXIT
-fail() { echo "demo_test: FAIL: $*" >&2; exit 1; }
+fail() {
+    echo "demo_test: FAIL: $*" >&2
+    grep -hE "vote: (odown|became|failover)|failover_" "$PICKET_DEMO_DIR"/picketd-vm*.log 2>/dev/null |
+        tail -n 20 >&2 || true
+    exit 1
+}
 
 out=$("$demo" up 2>&1) || fail "up failed: $out"
 grep -q "cluster demo  state ok" <<<"$out" || fail "up did not show the cluster: $out"

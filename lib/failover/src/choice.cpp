@@ -211,16 +211,13 @@ void assess(Work& w, const ChoiceInput& in, std::int64_t reference,
     if (r.slave_priority == 0) {
         return exclude(Exclusion::kPriorityZero, "replica-priority is 0");
     }
-    // Never synced: it holds no data of this master — a full sync still running, or its
-    // offset is 0 while the master's is not. Offset 0 alone proves nothing: a fresh cluster
-    // without writes stays at offset 0 on both sides until the first replication PING
-    // (repl-ping-replica-period, 10 s). A link that never came up is the link rule's below.
+    // Never synced: a full sync still running means it holds no consistent data of this
+    // master. Offset 0 alone proves nothing: a fresh cluster stays at offset 0 on both sides
+    // until the first write or replication PING, and a replica that missed the only write
+    // before the crash is merely behind — max_lag_on_failover bounds that. A link that never
+    // came up is the link rule's below.
     if (r.master_sync_in_progress) {
         return exclude(Exclusion::kNeverSynced, "a full sync from the master is still running");
-    }
-    if (r.slave_repl_offset <= 0 && reference > 0) {
-        return exclude(Exclusion::kNeverSynced, "replication offset 0 while the master's is " +
-                                                    std::to_string(reference) + " (never synced)");
     }
     // Too far behind: promoting it loses that many bytes of acknowledged writes.
     if (static_cast<std::uint64_t>(w.out.lag_bytes) > in.policy.max_lag_on_failover) {
