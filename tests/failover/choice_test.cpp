@@ -210,10 +210,11 @@ std::vector<ExclusionCase> exclusion_cases() {
          Exclusion::kLinkDownTooLong,
          "excluded: its link to the master was down 11s before the failure "
          "(replica_max_link_down 10s)"},
-        {"link never up",
+        {"link never up (no data of the master)",
          [d](ChoiceInput&, NodeStatuses& n) {
              n[d].replication->master_link_status = cluster::MasterLinkStatus::kDown;
              n[d].replication->master_link_down_since_seconds = -1;
+             n[d].replication->slave_repl_offset = 0;
          },
          Exclusion::kLinkDownTooLong, "excluded: its link to the master never came up"},
     };

@@ -232,10 +232,17 @@ void assess(Work& w, const ChoiceInput& in, std::int64_t reference,
     // that point however small the offset difference we happen to know of (Sentinel's
     // down-after × 10 validity rule; here an explicit window).
     if (r.master_link_status == cluster::MasterLinkStatus::kDown) {
-        if (!r.master_link_down_since_seconds || *r.master_link_down_since_seconds < 0) {
+        // Redis reports -1 when it has no down-since time. Seen right after the master died
+        // on replicas that had synced, so -1 alone proves nothing: only a replica that
+        // also holds none of the master's data (offset 0 while the master's is not) never
+        // had a working link.
+        const bool no_down_time =
+            !r.master_link_down_since_seconds || *r.master_link_down_since_seconds < 0;
+        if (no_down_time && r.slave_repl_offset <= 0 && reference > 0) {
             return exclude(Exclusion::kLinkDownTooLong, "its link to the master never came up");
         }
-        Duration down_before = std::chrono::seconds(*r.master_link_down_since_seconds);
+        Duration down_before =
+            std::chrono::seconds(no_down_time ? 0 : *r.master_link_down_since_seconds);
         if (failed_at && w.status->replication_at) {
             // The link went down at replication_at − down_since; the master failed at
             // failed_at. Time down before the failure is the difference.
