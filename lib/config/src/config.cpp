@@ -460,17 +460,28 @@ class Checker {
         return std::move(*r);
     }
 
-    /// A list of scalar strings; null or absent = empty.
-    void read_string_list(Section& s, std::string_view key, std::vector<std::string>& out,
-                          std::vector<Mark>* marks = nullptr) {
+    /// The sequence at `key` with its path in `path`; nullptr when null or absent (an
+    /// empty list) or when it is not a list (reported).
+    const YamlNode* list_at(Section& s, std::string_view key, std::string& path) {
         const YamlNode* node = s.get(key);
         if (node == nullptr || node->kind == YamlNode::Kind::kNull) {
-            return;
+            return nullptr;
         }
-        const auto path = s.path_of(key);
+        path = s.path_of(key);
         marks_[path] = node->mark;
         if (node->kind != YamlNode::Kind::kSequence) {
             fail(node->mark, path, "expected a list, got " + std::string(kind_name(node->kind)));
+            return nullptr;
+        }
+        return node;
+    }
+
+    /// A list of scalar strings; null or absent = empty.
+    void read_string_list(Section& s, std::string_view key, std::vector<std::string>& out,
+                          std::vector<Mark>* marks = nullptr) {
+        std::string path;
+        const YamlNode* node = list_at(s, key, path);
+        if (node == nullptr) {
             return;
         }
         std::size_t i = 0;
@@ -495,14 +506,9 @@ class Checker {
     /// A list of mappings (null or absent = empty): calls `each(section, index)` for each.
     template <class F>
     void read_map_list(Section& s, std::string_view key, F&& each) {
-        const YamlNode* node = s.get(key);
-        if (node == nullptr || node->kind == YamlNode::Kind::kNull) {
-            return;
-        }
-        const auto path = s.path_of(key);
-        marks_[path] = node->mark;
-        if (node->kind != YamlNode::Kind::kSequence) {
-            fail(node->mark, path, "expected a list, got " + std::string(kind_name(node->kind)));
+        std::string path;
+        const YamlNode* node = list_at(s, key, path);
+        if (node == nullptr) {
             return;
         }
         std::size_t i = 0;
