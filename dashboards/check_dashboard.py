@@ -10,6 +10,11 @@
 3. Real Prometheus: starts Debian's `prometheus` on a free loopback port with an empty TSDB
    and asks /api/v1/query for every panel query and rule expression (template variables
    substituted); each must be accepted (status "success").
+4. Grafana provisioning (deploy/grafana/provisioning): both files parse as YAML with
+   apiVersion 1; exactly one Prometheus data source with a fixed uid, which the dashboard's
+   `datasource` variable defaults to; one file provider whose absolute path is where the
+   install comment in the provider file puts picket.json. A deliberately wrong uid must be
+   caught (the check checks itself).
 Grafana itself is not installable here; this is the closest check with real tools.
 
 Usage: check_dashboard.py SOURCE_DIR
@@ -155,6 +160,54 @@ def query_all(exprs):
     return errors
 
 
+def check_provisioning(src, dash, errors):
+    """Lints the Grafana provisioning files against the dashboard (see the docstring, 4.)."""
+    base = os.path.join(src, "deploy", "grafana", "provisioning")
+    docs = {}
+    for kind in ("datasources", "dashboards"):
+        path = os.path.join(base, kind, "picket.yaml")
+        try:
+            text = open(path, encoding="utf-8").read()
+            docs[kind] = (yaml.safe_load(text), text)
+        except (OSError, yaml.YAMLError) as err:
+            fail(errors, "%s: %s" % (path, err))
+            continue
+        if not isinstance(docs[kind][0], dict) or docs[kind][0].get("apiVersion") != 1:
+            fail(errors, "%s: not a mapping with apiVersion: 1" % path)
+            del docs[kind]
+    uid = None
+    if "datasources" in docs:
+        sources = [d for d in docs["datasources"][0].get("datasources") or [] if isinstance(d, dict)]
+        proms = [d for d in sources if d.get("type") == "prometheus"]
+        if len(proms) != 1:
+            fail(errors, "datasources/picket.yaml: %d Prometheus data sources, want 1" % len(proms))
+        else:
+            uid = proms[0].get("uid")
+            if not isinstance(uid, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", uid):
+                fail(errors, "datasources/picket.yaml: uid %r is not a fixed uid (1-40 of [A-Za-z0-9_-])" % uid)
+                uid = None
+            if not re.match(r"https?://", str(proms[0].get("url", ""))):
+                fail(errors, "datasources/picket.yaml: url %r is not http(s)" % proms[0].get("url"))
+    if "dashboards" in docs:
+        doc, text = docs["dashboards"]
+        providers = [p for p in doc.get("providers") or [] if isinstance(p, dict)]
+        files = [p for p in providers if p.get("type") == "file"]
+        if len(files) != 1:
+            fail(errors, "dashboards/picket.yaml: %d file providers, want 1" % len(files))
+        else:
+            path = (files[0].get("options") or {}).get("path", "")
+            if not isinstance(path, str) or not path.startswith("/"):
+                fail(errors, "dashboards/picket.yaml: options.path %r is not absolute" % path)
+            elif not re.search(r"dashboards/picket\.json\s+" + re.escape(path.rstrip("/")) + r"/picket\.json", text):
+                fail(errors, "dashboards/picket.yaml: the install comment does not put picket.json in %s" % path)
+    variables = {v["name"]: v for v in dash.get("templating", {}).get("list", [])}
+    current = (variables.get("datasource", {}).get("current") or {}).get("value")
+    if uid is not None and current != uid:
+        fail(errors, "dashboard `datasource` variable defaults to %r, the provisioned data source uid is %r"
+             % (current, uid))
+    return uid
+
+
 def main():
     src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..")
     errors = []
@@ -171,11 +224,24 @@ def main():
             used.add(n)
             if n not in exported and n not in planned:
                 fail(errors, "%s: metric %s is neither exported (lib/metrics) nor planned (docs/alerts.md)" % (where, n))
+    uid = check_provisioning(src, dash, errors)
+    # The check must be able to fail: a dashboard defaulting to another uid is caught.
+    if uid is not None:
+        wrong = json.loads(json.dumps(dash))
+        for v in wrong["templating"]["list"]:
+            if v["name"] == "datasource":
+                v["current"] = {"text": "x", "value": uid + "-wrong"}
+        probe = []
+        check_provisioning(src, wrong, probe)
+        if not any("defaults to" in e for e in probe):
+            fail(errors, "self-check: a wrong datasource uid in the dashboard was not caught")
     errors += query_all(exprs)
     pending = sorted(n for n in used if n not in exported)
     print("checked %d queries (%d panels) against a real Prometheus; %d metric names, %d not exported yet: %s"
           % (len(exprs), len([p for p in dash["panels"] if p["type"] != "row"]), len(used), len(pending),
              ", ".join(pending) or "none"))
+    print("grafana provisioning: data source uid %s, dashboard default %s"
+          % (uid, ([v for v in dash["templating"]["list"] if v["name"] == "datasource"][0].get("current") or {}).get("value")))
     for e in errors:
         print("ERROR:", e)
     return 1 if errors else 0
