@@ -1,5 +1,6 @@
 // picketd: parses flags, loads the configuration, runs the Daemon. Nothing else.
 
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -7,6 +8,7 @@
 #include "daemon.h"
 #include "logging.h"
 #include "picket/config/config.h"
+#include "picket/consensus/state_file.h"
 #include "picket/io/tls.h"
 #include "version.h"
 
@@ -17,6 +19,11 @@ constexpr const char* kUsage = R"(usage: picketd --config FILE [options]
   --config FILE          configuration file (YAML; see docs/configuration.md)
   --check-config         validate FILE, print the effective configuration, exit 0 or 1;
                          binds nothing, contacts nothing
+  --reset-state          replace an unusable vote state file (state_dir/vote.state) with a
+                         fresh one (term 0, a higher incarnation), keeping the damaged
+                         bytes beside it; refuses an intact or missing file. The watcher
+                         then withholds its vote for one election period after it starts
+                         (docs/operations.md, "Recovery: an unusable state file")
   --log-level LEVEL      trace|debug|info|warn|error (overrides log.level)
   --log-format FORMAT    text|json (overrides log.format)
   --version              print version, git revision and dependency versions
@@ -31,12 +38,39 @@ int usage_error(const std::string& what) {
     return 2;
 }
 
+/// picketd --reset-state: the operator's recovery from an unusable state file.
+int reset_state(const picket::config::Config& config) {
+    using namespace picket;
+    const std::string path = config.watcher.state_dir + "/vote.state";  // as VoteService
+    const auto floor =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    auto report = consensus::reset_state_file(path, floor);
+    if (!report) {
+        std::cerr << "picketd: --reset-state: " << report.error() << "\n";
+        return 1;
+    }
+    std::cout << "picketd: state file " << path << " was unusable (" << report->problem
+              << ").\n  damaged bytes kept in " << report->kept_as
+              << "\n  incarnation read from the damaged file: "
+              << (report->salvaged ? std::to_string(*report->salvaged) : std::string("none"))
+              << "\n  wrote a fresh state: term 0, no vote, no records, incarnation "
+              << report->state.incarnation
+              << "\n  after it starts, this watcher withholds its vote for "
+              << to_ms(config.election.timeout_max)
+              << " ms (election.timeout_max) and learns the term and the failover records "
+                 "from the leader.\n";
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace picket;
     daemon::DaemonOptions options;
     bool check_only = false;
+    bool reset = false;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         auto value = [&](const char* flag) -> const char* {
@@ -56,6 +90,8 @@ int main(int argc, char** argv) {
         }
         if (arg == "--check-config") {
             check_only = true;
+        } else if (arg == "--reset-state") {
+            reset = true;
         } else if (arg == "--config") {
             const char* v = value("--config");
             if (v == nullptr) {
@@ -100,6 +136,12 @@ int main(int argc, char** argv) {
             std::cerr << options.config_path << ": cluster.tls: " << ctx.error() << "\n";
             return 1;
         }
+    }
+    if (check_only && reset) {
+        return usage_error("--check-config and --reset-state exclude each other");
+    }
+    if (reset) {
+        return reset_state(*loaded);
     }
     if (check_only) {
         for (const auto& w : loaded->warnings) {

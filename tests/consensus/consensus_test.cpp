@@ -104,6 +104,24 @@ TEST(Election, ARestartedWatcherWithholdsVotesForTheMaxElectionTimeout) {
     EXPECT_TRUE(std::get<proto::VoteReply>(out.messages.at(0).message.body).granted);
 }
 
+TEST(Election, AWatcherStartingFromAnOperatorsResetWithholdsVotes) {
+    // picketd --reset-state writes reset_state(): term 0, no vote. The start withholds
+    // (pre)votes for election_timeout_max like any start; no flag in the file is needed.
+    Net net(3);
+    Config c = net.base;
+    c.self = "w3";
+    Consensus w3(c, reset_state(41, 0), 7, net.now);
+    EXPECT_EQ(w3.incarnation(), 43u);  // the start bumps it again, persisted first
+    w3.step("w1", Message{6, proto::RequestVote{}}, net.now + net.base.election_timeout_max - 1ms);
+    Output out = w3.get_output();
+    ASSERT_TRUE(out.persist);
+    EXPECT_EQ(out.persist->incarnation, 43u);
+    EXPECT_FALSE(std::get<proto::VoteReply>(out.messages.at(0).message.body).granted);
+    w3.step("w1", Message{6, proto::RequestVote{}}, net.now + net.base.election_timeout_max);
+    out = w3.get_output();
+    EXPECT_TRUE(std::get<proto::VoteReply>(out.messages.at(0).message.body).granted);
+}
+
 TEST(Election, FollowersIgnoreCandidatesWhileTheyHearALeader) {
     Net net(3);
     net.elect("w1");

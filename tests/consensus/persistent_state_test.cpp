@@ -62,5 +62,38 @@ TEST(StateFile, ForeignFilesAreRejected) {
     EXPECT_FALSE(decode_state(encode_state(sample()) + "x"));
 }
 
+TEST(StateFile, AnIncarnationIsSalvagedFromADamagedFileWhenReadable) {
+    const std::string bytes = encode_state(sample());
+    EXPECT_EQ(salvage_incarnation(bytes), 4u);
+    // A wrong checksum, or a truncation after the incarnation, still shows it.
+    std::string bad = bytes;
+    bad[bad.size() - 5] ^= 1;
+    ASSERT_FALSE(decode_state(bad));
+    EXPECT_EQ(salvage_incarnation(bad), 4u);
+    const auto at = bytes.find("\r\n4\r\n");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(salvage_incarnation(std::string_view(bytes).substr(0, at + 5)), 4u);
+    // Cut inside or before it, or a foreign file: nothing to salvage.
+    EXPECT_EQ(salvage_incarnation(std::string_view(bytes).substr(0, at + 3)), std::nullopt);
+    EXPECT_EQ(salvage_incarnation(std::string_view(bytes).substr(0, 20)), std::nullopt);
+    EXPECT_EQ(salvage_incarnation("{\"incarnation\": 7}"), std::nullopt);
+    EXPECT_EQ(salvage_incarnation(""), std::nullopt);
+    // A digit turned into something else is not an incarnation.
+    std::string flipped = bytes;
+    flipped[at + 2] = 'x';
+    EXPECT_EQ(salvage_incarnation(flipped), std::nullopt);
+}
+
+TEST(StateFile, AResetStateIsFreshWithAHigherIncarnation) {
+    const PersistentState a = reset_state(41, 5);
+    EXPECT_EQ(a.term, 0u);
+    EXPECT_FALSE(a.voted_for);
+    EXPECT_TRUE(a.records.empty());
+    EXPECT_EQ(a.incarnation, 42u);
+    EXPECT_EQ(reset_state(41, 1000).incarnation, 1000u);
+    EXPECT_EQ(reset_state(std::nullopt, 1000).incarnation, 1000u);
+    EXPECT_TRUE(decode_state(encode_state(a)));
+}
+
 }  // namespace
 }  // namespace picket::consensus

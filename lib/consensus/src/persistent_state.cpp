@@ -1,5 +1,7 @@
 #include "picket/consensus/persistent_state.h"
 
+#include <algorithm>
+
 #include "picket/base/strings.h"
 #include "picket/proto/auth.h"
 #include "picket/proto/codec.h"
@@ -87,6 +89,66 @@ Expected<PersistentState, StateFileError> decode_state(std::string_view bytes) {
     }
     s.incarnation = *incarnation;
     s.records = std::move(*records);
+    return s;
+}
+
+namespace {
+
+/// Reads one RESP bulk string ("$<n>\r\n<bytes>\r\n") at `at`, advancing it.
+std::optional<std::string_view> read_bulk(std::string_view bytes, std::size_t& at) {
+    if (at >= bytes.size() || bytes[at] != '$') {
+        return std::nullopt;
+    }
+    const auto eol = bytes.find("\r\n", at);
+    if (eol == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const auto n = parse_integer<std::size_t>(bytes.substr(at + 1, eol - at - 1));
+    if (!n || *n > 1024 || bytes.size() - (eol + 2) < *n + 2) {
+        return std::nullopt;
+    }
+    const std::string_view value = bytes.substr(eol + 2, *n);
+    if (bytes.substr(eol + 2 + *n, 2) != "\r\n") {
+        return std::nullopt;
+    }
+    at = eol + 2 + *n + 2;
+    return value;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> salvage_incarnation(std::string_view bytes) {
+    if (bytes.substr(0, kMagic.size()) != kMagic) {
+        return std::nullopt;
+    }
+    const auto eol = bytes.find('\n');
+    if (eol == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::size_t at = eol + 1;
+    if (bytes.substr(at, 4) != "*4\r\n") {
+        return std::nullopt;
+    }
+    at += 4;
+    std::optional<std::string_view> field;
+    for (int i = 0; i < 3; ++i) {  // term, voted_for, incarnation
+        field = read_bulk(bytes, at);
+        if (!field) {
+            return std::nullopt;
+        }
+    }
+    auto incarnation = parse_integer<std::uint64_t>(*field);
+    // A flipped bit could make it absurdly large; one that large cannot have been counted
+    // up one start at a time, and taking it could overflow the next increments.
+    if (!incarnation || *incarnation >= (std::uint64_t{1} << 62)) {
+        return std::nullopt;
+    }
+    return incarnation;
+}
+
+PersistentState reset_state(std::optional<std::uint64_t> salvaged, std::uint64_t floor) {
+    PersistentState s;
+    s.incarnation = std::max(floor, salvaged ? *salvaged + 1 : 0);
     return s;
 }
 

@@ -121,10 +121,49 @@ Expected<PersistentState, std::string> load_state(const std::string& path) {
     if (!state) {
         return unexpected("state file " + path + " is unusable: " + state.error().message +
                           ". picketd will not start with it. If the file cannot be restored, "
-                          "run `picketd --reset-state` (this watcher then withholds its vote "
-                          "for one election period).");
+                          "run `picketd --reset-state --config FILE` with this watcher's "
+                          "configuration (docs/operations.md, \"Recovery: an unusable state "
+                          "file\"); this watcher then withholds its vote for one election "
+                          "period.");
     }
     return std::move(*state);
+}
+
+Expected<ResetReport, std::string> reset_state_file(const std::string& path, std::uint64_t floor) {
+    auto bytes = read_whole_file(path);
+    if (!bytes) {
+        return unexpected(bytes.error());
+    }
+    if (!bytes->has_value()) {
+        return unexpected("no state file at " + path +
+                          ": nothing to reset (picketd starts from a fresh state without one)");
+    }
+    auto decoded = decode_state(**bytes);
+    if (decoded) {
+        return unexpected("state file " + path + " is intact (term " +
+                          std::to_string(decoded->term) + ", incarnation " +
+                          std::to_string(decoded->incarnation) +
+                          "): --reset-state only replaces an unusable file; nothing changed");
+    }
+    ResetReport report;
+    report.problem = decoded.error().message;
+    report.salvaged = salvage_incarnation(**bytes);
+    // An interrupted save leaves the newer state in the temp file: its incarnation counts.
+    if (auto tmp = read_whole_file(path + ".tmp"); tmp && tmp->has_value()) {
+        if (auto t = salvage_incarnation(**tmp); t && (!report.salvaged || *t > *report.salvaged)) {
+            report.salvaged = t;
+        }
+    }
+    report.kept_as = path + ".corrupt-" + std::to_string(floor);
+    if (auto kept = write_file_atomically(report.kept_as, **bytes); !kept) {
+        return unexpected("cannot keep a copy of the damaged file: " + kept.error() +
+                          "; nothing changed");
+    }
+    report.state = reset_state(report.salvaged, floor);
+    if (auto saved = save_state(path, report.state); !saved) {
+        return unexpected("cannot write the fresh state: " + saved.error());
+    }
+    return report;
 }
 
 }  // namespace picket::consensus

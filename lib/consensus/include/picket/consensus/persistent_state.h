@@ -44,4 +44,24 @@ std::string encode_state(const PersistentState& state);
 /// message, never a default state.
 Expected<PersistentState, StateFileError> decode_state(std::string_view bytes);
 
+/// The incarnation a damaged state file still shows, if any: the payload's first three
+/// elements are read as far as they go, ignoring the checksum and whatever follows (a
+/// file truncated after the incarnation, or with a flipped bit in its records, still
+/// yields it). nullopt when no incarnation can be read.
+std::optional<std::uint64_t> salvage_incarnation(std::string_view bytes);
+
+/// The state an operator's `picketd --reset-state` writes in place of an unusable file:
+/// term 0, no vote, no records, and an incarnation above every one this watcher may have
+/// used, so peers accept its frames at once (their replay windows drop older
+/// incarnations): above `salvaged` (what salvage_incarnation() read from the damaged
+/// file and its temp file) and at least `floor` (the shell passes the wall clock in ms:
+/// incarnations grow by one per start, so a counter that started lower, or at an earlier
+/// reset's floor, stays below it unless a watcher restarted more than once per ms).
+///
+/// No flag is needed to make the watcher withhold its vote afterwards: every start
+/// withholds (pre)votes for election_timeout_max (the Consensus constructor, LogCabin's
+/// withholdVotesUntil), a reset start included. What the reset loses (the vote of its
+/// last term and the records it accepted) is described in docs/consensus.md.
+PersistentState reset_state(std::optional<std::uint64_t> salvaged, std::uint64_t floor);
+
 }  // namespace picket::consensus

@@ -26,4 +26,22 @@ Expected<void, std::string> save_state(const std::string& path, const Persistent
 /// file is an error that says so and how to recover: picketd must refuse to start.
 Expected<PersistentState, std::string> load_state(const std::string& path);
 
+/// What reset_state_file() did.
+struct ResetReport {
+    /// Why the old file was unusable (decode_state()'s message).
+    std::string problem;
+    /// Where the old bytes were kept for inspection: `path`.corrupt-<floor>.
+    std::string kept_as;
+    /// The incarnation read from the damaged file or its temp file, if any.
+    std::optional<std::uint64_t> salvaged;
+    /// The fresh state written (term 0, no vote, no records).
+    PersistentState state;
+};
+
+/// The operator's recovery from an unusable state file (`picketd --reset-state`): keeps
+/// a copy of the damaged bytes, then writes reset_state(salvaged, floor) atomically. A
+/// missing file or one that decodes is refused (there is nothing to reset; an intact
+/// file holds votes and records that must not be thrown away) and nothing changes.
+Expected<ResetReport, std::string> reset_state_file(const std::string& path, std::uint64_t floor);
+
 }  // namespace picket::consensus
