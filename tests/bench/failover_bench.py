@@ -64,7 +64,7 @@ ALL_SCENARIOS = ["kill9", "sigstop", "vmdeath"]
 # Seconds one run of a cell takes on this class of machine (fault to recovered), for the
 # duration estimate printed up front.
 EST_RUN_S = {"picket": 5, "picket-default": 5, "cluster-1000": 6, "cluster-5000": 11,
-             "cluster-15000": 22, "sentinel-1000": 10, "floor-force": 4, "floor-takeover": 4}
+             "cluster-15000": 22, "sentinel-1000": 10, "floor-force": 5, "floor-takeover": 5}
 EST_SETUP_S = 15
 
 
@@ -265,6 +265,8 @@ class ClusterSystem:
         self.picketd_path = picketd
         self.picket_detection = picket_detection
         self.sidecars = []  # (http_port, config path, Popen)
+        self.keys = []
+        self.last_fault = {}  # victim port -> unix time of its last fault
 
     def start(self):
         for n in self.nodes:
@@ -276,6 +278,7 @@ class ClusterSystem:
         if r.returncode != 0:
             raise BenchError("cluster create failed: " + r.stdout[-500:] + r.stderr[-500:])
         self.wait_healthy(60)
+        self.keys = self.find_keys()
         if self.picketd_path:
             self.start_sidecars()
             self.wait_sidecars_settled(60)
@@ -301,9 +304,34 @@ class ClusterSystem:
                         "slots": f[8:]})
         return out
 
-    def owner_of_key(self):
+    def find_keys(self):
+        """One probe key per shard (slots stay with their shard across failovers)."""
+        owners = {}
+        for i in range(1000):
+            key = "%s:%d" % (KEY, i)
+            m, _ = self.owner_of_key(key)  # called on a fresh cluster: one master a shard
+            owners.setdefault(m, key)
+            if len(owners) == 3:
+                return list(owners.values())
+        raise BenchError("no key found for every shard")
+
+    def pick_key(self, run_no):
+        """Round-robin over the shards, and no master is failed over again within
+        2 x cluster-node-timeout of its last failover: Redis masters refuse to vote for a
+        replica of the same master sooner (FORCE does not bypass that)."""
+        key = self.keys[run_no % len(self.keys)]
+        victim, _ = self.owner_of_key(key)
+        rest = self.last_fault.get(victim, 0) + 2 * self.node_timeout / 1000 + 0.5 - time.time()
+        if rest > 0:
+            time.sleep(rest)
+        return key
+
+    def note_fault(self, victim, at):
+        self.last_fault[victim] = at
+
+    def owner_of_key(self, key):
         """(master port, replica port) of the key's slot, as the nodes agree."""
-        slot = cmd(self.nodes[0].port, "CLUSTER", "KEYSLOT", KEY)
+        slot = cmd(self.nodes[0].port, "CLUSTER", "KEYSLOT", key)
         for p in self.ports():
             view = self.cluster_nodes(p)
             if not view:
@@ -468,7 +496,7 @@ class ClusterSystem:
         ms = lambda a, b: round((seen[b] - seen[a]) * 1000, 1) if a in seen and b in seen else ""
         seen["fault"] = fault_unix
         seen["ack"] = first_ack_unix
-        return {"detect_ms": ms("fault", "sdown"), "agree_ms": ms("sdown", "odown_declared"),
+        return {"sdown_ms": ms("fault", "sdown"), "detect_ms": ms("fault", "odown_declared"),
                 "decide_ms": ms("odown_declared", "failover_command_sent"),
                 "promote_ms": ms("failover_command_sent", "failover_promoted"),
                 "converge_ms": ms("failover_promoted", "ack"),
@@ -557,7 +585,13 @@ class SentinelSystem:
     def wait_healthy(self, seconds):
         wait_until("sentinel setup healthy", seconds, self.healthy, interval=0.2)
 
-    def owner_of_key(self):
+    def pick_key(self, run_no):
+        return KEY
+
+    def note_fault(self, victim, at):
+        self.last_fault = at
+
+    def owner_of_key(self, key):
         m = self.master_port()
         return m, next(n.port for n in self.nodes if n.port != m)
 
@@ -600,12 +634,13 @@ def make_system(name, workdir, picketd):
 
 
 def run_once(system_name, sysobj, scenario, probe_path, run_no):
-    victim, replica = sysobj.owner_of_key()
+    key = sysobj.pick_key(run_no)
+    victim, replica = sysobj.owner_of_key(key)
     if isinstance(sysobj, SentinelSystem):
         probe_argv = [probe_path, "--sentinels", sysobj.seeds(), "--master-name", sysobj.NAME]
     else:
         probe_argv = [probe_path, "--seeds", sysobj.seeds()]
-    probe_argv += ["--key", KEY, "--interval-ms", "10", "--max-seconds", "90"]
+    probe_argv += ["--key", key, "--interval-ms", "10", "--max-seconds", "90"]
     probe = PROCS.start_pipe(probe_argv)
     try:
         ready = probe.stdout.readline()
@@ -623,8 +658,7 @@ def run_once(system_name, sysobj, scenario, probe_path, run_no):
             if scenario == "vmdeath":
                 sidecar_index = sysobj.ports().index(victim)
                 sysobj.kill_sidecar(sidecar_index)
-        if hasattr(sysobj, "last_fault"):
-            sysobj.last_fault = fault_unix
+        sysobj.note_fault(victim, fault_unix)
         floor_reply = ""
         if system_name in ("floor-force", "floor-takeover"):
             mode = "FORCE" if system_name == "floor-force" else "TAKEOVER"
@@ -689,7 +723,7 @@ def summarize(rows, out_dir, header_lines):
                  "failed": sum(1 for r in rs if r["gap_ms"] in ("", None))}
         for k in ("min", "p50", "p90", "max"):
             entry["gap_" + k] = g[k] if g else None
-        for ph in ("detect_ms", "agree_ms", "decide_ms", "promote_ms", "converge_ms",
+        for ph in ("sdown_ms", "detect_ms", "decide_ms", "promote_ms", "converge_ms",
                    "command_after_fault_ms"):
             s = stats(r.get(ph, "") for r in rs)
             entry[ph + "_p50"] = s["p50"] if s else None
@@ -720,10 +754,11 @@ def summarize(rows, out_dir, header_lines):
         ps = [e for e in es if e["system"].startswith("picket") and e["detect_ms_p50"] is not None]
         if ps:
             md += ["", "picket's phases (ms, p50 / p90), from the leader's events: detect = fault → "
-                   "SDOWN at the leader, agree = → ODOWN, decide = → CLUSTER FAILOVER FORCE sent, "
-                   "promote = → replica answers as master, converge = → the probe's first write "
-                   "acknowledged; above down_after = command sent − fault − 1000 ms.", "",
-                   "| system | detect | agree | decide | promote | converge | above down_after |",
+                   "ODOWN (the watchers agree), decide = ODOWN → CLUSTER FAILOVER FORCE sent, "
+                   "promote = → the replica answers as master, converge = → the probe's first "
+                   "write acknowledged; above down_after = command sent − fault − 1000 ms; "
+                   "SDOWN = fault → the leader's own SDOWN.", "",
+                   "| system | SDOWN | detect | decide | promote | converge | above down_after |",
                    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
             for e in ps:
                 def pp(k):
@@ -731,7 +766,7 @@ def summarize(rows, out_dir, header_lines):
                 above = e["command_after_fault_ms_p50"]
                 above90 = e["command_after_fault_ms_p90"]
                 md.append("| %s | %s | %s | %s | %s | %s | %s / %s |" % (
-                    e["system"], pp("detect_ms"), pp("agree_ms"), pp("decide_ms"),
+                    e["system"], pp("sdown_ms"), pp("detect_ms"), pp("decide_ms"),
                     pp("promote_ms"), pp("converge_ms"),
                     fmt(above - 1000 if above is not None else None),
                     fmt(above90 - 1000 if above90 is not None else None)))
@@ -816,7 +851,7 @@ def main():
     started = time.monotonic()
     rows = []
     fields = ["system", "scenario", "run", "victim", "new_owner", "gap_ms",
-              "fault_to_first_ack_ms", "failures", "detect_ms", "agree_ms", "decide_ms",
+              "fault_to_first_ack_ms", "failures", "sdown_ms", "detect_ms", "decide_ms",
               "promote_ms", "converge_ms", "command_after_fault_ms", "note"]
     runs_csv = open(os.path.join(out_dir, "runs.csv"), "w", newline="")
     writer = csv.DictWriter(runs_csv, fieldnames=fields)
