@@ -158,5 +158,39 @@ TEST_F(QueueTest, LostResultExpiresAsTimeoutAndLateResultIsIgnored) {
     EXPECT_TRUE(q.on_result(a, DeliveryResult::http(200), at(2600ms))->delivered);
 }
 
+TEST_F(QueueTest, ReconfigureShrinksFromTheOldestWaitingAndKeepsTheOneInFlight) {
+    auto q = make(4);
+    const auto a = q.enqueue("a", at(0s));
+    (void)q.enqueue("b", at(0s));
+    (void)q.enqueue("c", at(0s));
+    const auto d = q.enqueue("d", at(0s));
+    ASSERT_EQ(q.tick(at(0s)).size(), 1u);  // a in flight
+    EXPECT_EQ(q.reconfigure(1, 3s), 2u);   // b and c dropped, d waits
+    EXPECT_EQ(q.stats().dropped, 2u);
+    EXPECT_EQ(q.size(), 2u);
+    EXPECT_EQ(q.stats().queue_length, 2u);
+    ASSERT_TRUE(q.on_result(a, DeliveryResult::http(200), at(1s)));
+    auto sends = q.tick(at(1s));
+    ASSERT_EQ(sends.size(), 1u);
+    EXPECT_EQ(sends[0].id, d);
+    EXPECT_EQ(sends[0].deadline, at(4s));  // the new timeout
+    EXPECT_EQ(q.reconfigure(0, 1s), 0u);   // capacity at least 1; d in flight stays
+    EXPECT_EQ(q.size(), 1u);
+}
+
+TEST_F(QueueTest, RetryNowClearsTheBackoffNotTheAttemptCount) {
+    auto q = make();
+    const auto id = q.enqueue("x", at(0s));
+    ASSERT_EQ(q.tick(at(0s)).size(), 1u);
+    const auto c = q.on_result(id, DeliveryResult::http(502), at(0s));
+    ASSERT_TRUE(c && c->will_retry);
+    EXPECT_TRUE(q.tick(at(100ms)).empty());  // backing off
+    q.retry_now(at(100ms));
+    EXPECT_EQ(q.next_wakeup(), at(100ms));
+    auto sends = q.tick(at(100ms));
+    ASSERT_EQ(sends.size(), 1u);
+    EXPECT_EQ(sends[0].attempt, 2u);
+}
+
 }  // namespace
 }  // namespace picket::alert

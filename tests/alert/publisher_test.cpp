@@ -162,12 +162,271 @@ TEST(Publisher, ClusterLevelOnlyFromTheLeaderQuorumLostFromEveryone) {
     EXPECT_EQ(j["alerts"][0]["labels"]["watcher"], "w1");
     EXPECT_EQ(j["alerts"][0]["annotations"]["description"],
               "peer w2 unreachable\npeer w3 unreachable");
-    // The follower still tracks the ODOWN: as a later leader it resolves it.
+    // The follower still tracks the ODOWN: as a later leader it resolves it (after the
+    // replay of the firing alert nobody sent: see LeaderReplays... below).
     EXPECT_EQ(p.active_alerts(), 2u);
     p.publish(node_event(EventType::kNodeRecovered), at(1s), 1, true);
     sent = drain(p, at(1s), 1);
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(json::parse(sent[0].body)["alerts"][0]["status"], "firing");
+    EXPECT_EQ(json::parse(sent[1].body)["alerts"][0]["status"], "resolved");
+    EXPECT_EQ(json::parse(sent[0].body)["alerts"][0]["fingerprint"],
+              json::parse(sent[1].body)["alerts"][0]["fingerprint"]);
+}
+
+std::string header_of(const OutgoingRequest& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers) {
+        if (k == name) {
+            return v;
+        }
+    }
+    return {};
+}
+
+TEST(Publisher, LeaderReplaysClusterAlertsThatFiredBeforeAnyLeader) {
+    auto c = base_config();
+    c.receivers.push_back(receiver("ops"));
+    Publisher p(c, [] { return 0.0; });
+    // No leader yet: SDOWN then ODOWN of one node, SDOWN of another that recovers before
+    // the election, a watcher-level alert (sent at once), and a one-shot.
+    p.publish(node_event(EventType::kNodeSdown), at(1s), 1001, false);
+    p.publish(node_event(EventType::kNodeOdown), at(2s), 1002, false);
+    p.publish(node_event(EventType::kNodeSdown, "10.0.0.2:6379"), at(2s), 1002, false);
+    p.publish(node_event(EventType::kNodeRecovered, "10.0.0.2:6379"), at(3s), 1003, false);
+    p.publish(node_event(EventType::kRoleChanged), at(3s), 1003, false);
+    Event q;
+    q.type = EventType::kQuorumLost;
+    p.publish(q, at(3s), 1003, false);
+    auto sent = drain(p, at(3s), 1003, 200, false);
+    ASSERT_EQ(sent.size(), 1u);  // quorum_lost only
+    EXPECT_EQ(json::parse(sent[0].body)["alerts"][0]["labels"]["event"], "quorum_lost");
+    EXPECT_EQ(p.replayed(), 0u);
+
+    // Elected: the tick that first sees is_leader sends the two active cluster alerts, oldest
+    // first, one notification each, with their own startsAt; quorum_lost is not repeated.
+    sent = drain(p, at(10s), 1010, 200, true);
+    ASSERT_EQ(sent.size(), 2u);
+    const auto sdown = json::parse(sent[0].body);
+    const auto odown = json::parse(sent[1].body);
+    EXPECT_EQ(sdown["status"], "firing");
+    EXPECT_EQ(sdown["alerts"].size(), 1u);
+    EXPECT_EQ(sdown["alerts"][0]["labels"]["event"], "node_sdown");
+    EXPECT_EQ(sdown["alerts"][0]["startsAt"], rfc3339(1001));
+    EXPECT_EQ(odown["alerts"][0]["labels"]["event"], "node_odown");
+    EXPECT_EQ(odown["alerts"][0]["startsAt"], rfc3339(1002));
+    EXPECT_EQ(odown["alerts"][0]["labels"]["node"], "10.0.0.1:6379");
+    EXPECT_EQ(header_of(sent[1], "X-Picket-Timestamp"), "1010");
+    EXPECT_TRUE(verify("s3cret", "1010", sent[1].body, header_of(sent[1], "X-Picket-Signature")));
+    EXPECT_EQ(p.replayed(), 2u);
+    // Once: staying leader sends nothing more.
+    EXPECT_TRUE(drain(p, at(11s), 1011, 200, true).empty());
+
+    // The replayed fingerprint is the one a leader would have sent at the time.
+    auto c2 = base_config();
+    c2.receivers.push_back(receiver("ops"));
+    Publisher leader(c2, [] { return 0.0; });
+    leader.publish(node_event(EventType::kNodeOdown), at(2s), 1002, true);
+    const auto direct = drain(leader, at(2s), 1002);
+    ASSERT_EQ(direct.size(), 1u);
+    EXPECT_EQ(json::parse(direct[0].body)["alerts"], odown["alerts"]);
+
+    // And its resolution pairs with it.
+    p.publish(node_event(EventType::kNodeRecovered), at(12s), 1012, true);
+    sent = drain(p, at(12s), 1012);
     ASSERT_EQ(sent.size(), 1u);
-    EXPECT_EQ(json::parse(sent[0].body)["alerts"][0]["status"], "resolved");
+    const auto resolved = json::parse(sent[0].body);
+    ASSERT_EQ(resolved["alerts"].size(), 2u);
+    for (const auto& a : resolved["alerts"]) {
+        EXPECT_EQ(a["status"], "resolved");
+        EXPECT_TRUE(a["fingerprint"] == sdown["alerts"][0]["fingerprint"] ||
+                    a["fingerprint"] == odown["alerts"][0]["fingerprint"]);
+    }
+}
+
+TEST(Publisher, ReplayOnEveryBecomingLeaderOnlyWhatThisWatcherDidNotSend) {
+    auto c = base_config();
+    c.receivers.push_back(receiver("ops", {"node_*", "role_changed"}));
+    AlertmanagerSpec am;
+    am.url = url("http://127.0.0.1:9093/api/v2/alerts");
+    am.resend_interval = 60s;
+    c.alertmanager = am;
+    Publisher p(c, [] { return 0.0; });
+    // Leader: fires node 1 (sent).
+    p.publish(node_event(EventType::kNodeOdown), at(0s), 100, true);
+    auto sent = drain(p, at(0s), 100);
+    ASSERT_EQ(sent.size(), 2u);  // webhook + Alertmanager
+    // Steps down; node 2 fails while another watcher leads (this one cannot tell whether
+    // that one sent it); failover_started (filtered out for the webhook) fires too.
+    p.publish(node_event(EventType::kNodeOdown, "10.0.0.2:6379"), at(1s), 101, false);
+    Event f;
+    f.type = EventType::kFailoverStarted;
+    f.shard = "shard-b";
+    p.publish(f, at(1s), 101.5, false);
+    EXPECT_TRUE(drain(p, at(1s), 101, 200, false).empty());
+    // Leads again: node 2 and the failover are replayed, node 1 is not.
+    p.publish(node_event(EventType::kRoleChanged, "10.0.0.3:6379"), at(2s), 102, true);
+    sent = drain(p, at(2s), 102);
+    std::vector<std::string> webhook;
+    std::vector<std::string> pushed;
+    for (const auto& r : sent) {
+        const auto j = json::parse(r.body);
+        if (r.target_name == "ops") {
+            webhook.push_back(j["alerts"][0]["labels"]["event"].get<std::string>() + " " +
+                              j["alerts"][0]["labels"].value("node", "-"));
+        } else {
+            for (const auto& a : j) {
+                pushed.push_back(a["labels"]["event"].get<std::string>());
+            }
+        }
+    }
+    // Replays before the event that revealed the leadership.
+    EXPECT_EQ(webhook,
+              (std::vector<std::string>{"node_odown 10.0.0.2:6379", "role_changed 10.0.0.3:6379"}));
+    EXPECT_EQ(pushed, (std::vector<std::string>{"node_odown", "failover_started", "role_changed"}));
+    EXPECT_EQ(p.replayed(), 2u);
+    // Losing and regaining leadership again replays nothing: all were sent by this watcher.
+    EXPECT_TRUE(drain(p, at(3s), 103, 200, false).empty());
+    EXPECT_TRUE(drain(p, at(4s), 104, 200, true).empty());
+    EXPECT_EQ(p.replayed(), 2u);
+}
+
+TEST(Publisher, ReconfigureKeepsQueuesOfKeptReceiversAndActiveAlerts) {
+    auto c = base_config();
+    c.receivers.push_back(receiver("ops"));
+    c.receivers.push_back(receiver("old"));
+    c.receivers.push_back(receiver("moving"));
+    Publisher p(c, [] { return 0.0; });
+    p.publish(node_event(EventType::kNodeOdown), at(0s), 100, true);
+    p.publish(node_event(EventType::kNodeSdown, "10.0.0.2:6379"), at(0s), 100, true);
+    // ops: first in flight, second waiting. old: first in flight. moving: first fails (503)
+    // and backs off.
+    auto first = p.tick(at(0s), 100, true);
+    ASSERT_EQ(first.size(), 3u);
+    const auto moving =
+        p.on_result(first[2].target, first[2].id, DeliveryResult::http(503), at(0s));
+    ASSERT_TRUE(moving && moving->will_retry);
+
+    auto next = base_config();
+    next.receivers.push_back(receiver("new"));
+    next.receivers.push_back(receiver("moving"));
+    next.receivers.back().url = url("http://127.0.0.1:10/moved");
+    next.receivers.back().secret = "n3w";
+    next.receivers.push_back(receiver("ops"));
+    // Before moving's backoff (500 ms) is over.
+    const auto summary = p.reconfigure(next, at(100ms));
+    EXPECT_EQ(summary.added, (std::vector<std::string>{"new"}));
+    EXPECT_EQ(summary.removed, (std::vector<std::string>{"old"}));
+    EXPECT_EQ(summary.changed, (std::vector<std::string>{"moving"}));
+    EXPECT_EQ(summary.unchanged, (std::vector<std::string>{"ops"}));
+    EXPECT_EQ(summary.discarded, 2u);  // old: one in flight, one waiting
+    EXPECT_EQ(p.active_alerts(), 2u);
+
+    // The old receiver's result has no queue any more; ops's in-flight result still lands.
+    EXPECT_FALSE(p.on_result(first[1].target, first[1].id, DeliveryResult::http(200), at(100ms)));
+    const auto ops =
+        p.on_result(first[0].target, first[0].id, DeliveryResult::http(200), at(100ms));
+    ASSERT_TRUE(ops && ops->delivered);
+
+    // moving's backoff is over at once; its notifications go to the new URL, newly signed;
+    // ops sends its waiting second one.
+    auto sends = p.tick(at(100ms), 101, true);
+    std::map<std::string, OutgoingRequest> by_name;
+    for (auto& r : sends) {
+        by_name[r.target_name] = r;
+    }
+    ASSERT_EQ(sends.size(), 2u);
+    ASSERT_EQ(by_name.count("moving"), 1u);
+    EXPECT_EQ(by_name["moving"].url.text, "http://127.0.0.1:10/moved");
+    EXPECT_EQ(by_name["moving"].attempt, 2u);
+    EXPECT_TRUE(verify("n3w", "101", by_name["moving"].body,
+                       header_of(by_name["moving"], "X-Picket-Signature")));
+    EXPECT_EQ(json::parse(by_name["moving"].body)["alerts"][0]["labels"]["event"], "node_odown");
+    ASSERT_EQ(by_name.count("ops"), 1u);
+    EXPECT_EQ(json::parse(by_name["ops"].body)["alerts"][0]["labels"]["event"], "node_sdown");
+    for (auto& r : sends) {
+        ASSERT_TRUE(p.on_result(r.target, r.id, DeliveryResult::http(200), at(100ms)));
+    }
+    (void)drain(p, at(100ms), 101);
+
+    // Active alerts survived: the recovery resolves the ODOWN for all three receivers,
+    // "new" included (its filter matches; it hears the resolution without the firing).
+    p.publish(node_event(EventType::kNodeRecovered), at(2s), 102, true);
+    const auto sent = drain(p, at(2s), 102);
+    std::vector<std::string> names;
+    for (const auto& r : sent) {
+        names.push_back(r.target_name);
+        EXPECT_EQ(json::parse(r.body)["status"], "resolved");
+    }
+    EXPECT_EQ(names, (std::vector<std::string>{"new", "moving", "ops"}));
+    const auto stats = p.stats();
+    ASSERT_EQ(stats.size(), 3u);
+    EXPECT_EQ(stats[0].name, "new");
+    EXPECT_EQ(stats[2].name, "ops");
+    EXPECT_EQ(stats[2].queue.sent, 3u);  // counters of a kept receiver continue
+}
+
+TEST(Publisher, ReconfigureAppliesFilterSendResolvedQueueSizeAndAlertmanager) {
+    auto c = base_config();
+    c.receivers.push_back(receiver("ops"));
+    Publisher p(c, [] { return 0.0; });
+    for (int i = 0; i < 5; ++i) {
+        p.publish(node_event(EventType::kNodeSdown, "10.0.0." + std::to_string(i) + ":6379"),
+                  at(0s), 100, true);
+    }
+    auto next = base_config();
+    next.receivers.push_back(receiver("ops", {"failover_*"}, false));
+    next.receivers.back().queue_size = 2;
+    next.receivers.back().timeout = 9s;
+    AlertmanagerSpec am;
+    am.url = url("http://127.0.0.1:9093/api/v2/alerts");
+    am.resend_interval = 60s;
+    next.alertmanager = am;
+    const auto summary = p.reconfigure(next, at(1s));
+    EXPECT_EQ(summary.changed, (std::vector<std::string>{"ops"}));
+    EXPECT_EQ(summary.added, (std::vector<std::string>{"alertmanager"}));
+    EXPECT_EQ(summary.discarded, 3u);  // 5 waiting, 2 kept
+    // A newly configured Alertmanager gets the active alerts at the next tick.
+    ASSERT_TRUE(p.next_wakeup());
+    EXPECT_LE(*p.next_wakeup(), at(1s));
+    auto sends = p.tick(at(1s), 101, true);
+    ASSERT_EQ(sends.size(), 2u);
+    EXPECT_EQ(sends[0].target_name, "ops");
+    EXPECT_EQ(sends[0].timeout, 9s);
+    EXPECT_EQ(sends[1].target_name, "alertmanager");
+    EXPECT_EQ(json::parse(sends[1].body).size(), 5u);
+    for (auto& r : sends) {
+        ASSERT_TRUE(p.on_result(r.target, r.id, DeliveryResult::http(200), at(1s)));
+    }
+    (void)drain(p, at(1s), 101);
+    // The new filter: node events no longer reach ops, failover ones do; no resolved ones.
+    p.publish(node_event(EventType::kNodeRecovered, "10.0.0.1:6379"), at(2s), 102, true);
+    Event f;
+    f.type = EventType::kFailoverStarted;
+    f.shard = "shard-a";
+    p.publish(f, at(2s), 102, true);
+    Event done;
+    done.type = EventType::kFailoverConverged;
+    done.shard = "shard-a";
+    p.publish(done, at(2s), 102, true);
+    const auto sent = drain(p, at(2s), 102);
+    std::vector<std::string> ops;
+    for (const auto& r : sent) {
+        if (r.target_name == "ops") {
+            const auto j = json::parse(r.body);
+            for (const auto& a : j["alerts"]) {
+                ops.push_back(a["status"].get<std::string>() + " " +
+                              a["labels"]["event"].get<std::string>());
+            }
+        }
+    }
+    EXPECT_EQ(ops,
+              (std::vector<std::string>{"firing failover_started", "firing failover_converged"}));
+    // Removing Alertmanager stops its re-sends.
+    auto plain = base_config();
+    plain.receivers.push_back(receiver("ops"));
+    const auto s2 = p.reconfigure(plain, at(3s));
+    EXPECT_EQ(s2.removed, (std::vector<std::string>{"alertmanager"}));
+    EXPECT_FALSE(p.next_wakeup());
 }
 
 TEST(Publisher, SignsEveryAttemptWithItsOwnTimestamp) {

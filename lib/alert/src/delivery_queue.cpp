@@ -154,6 +154,26 @@ std::optional<Completion> DeliveryQueue::on_result(std::uint64_t id, const Deliv
     return c;
 }
 
+std::size_t DeliveryQueue::reconfigure(std::size_t capacity, Duration timeout) {
+    capacity_ = std::max<std::size_t>(capacity, 1);
+    timeout_ = timeout;
+    std::size_t dropped = 0;
+    const std::size_t first_waiting = in_flight_ ? 1 : 0;
+    while (items_.size() - first_waiting > capacity_) {
+        items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(first_waiting));
+        ++stats_.dropped;
+        ++dropped;
+    }
+    update_length();
+    return dropped;
+}
+
+void DeliveryQueue::retry_now(TimePoint now) {
+    for (std::size_t i = in_flight_ ? 1 : 0; i < items_.size(); ++i) {
+        items_[i].not_before = std::min(items_[i].not_before, now);
+    }
+}
+
 std::optional<TimePoint> DeliveryQueue::next_wakeup() const {
     if (items_.empty()) {
         return std::nullopt;

@@ -101,14 +101,121 @@ Expected<PublisherConfig, std::string> make_publisher_config(
     return pc;
 }
 
-Publisher::Publisher(PublisherConfig config, Uniform01 random) : config_(std::move(config)) {
+Publisher::Publisher(PublisherConfig config, Uniform01 random)
+    : config_(std::move(config)), random_(std::move(random)) {
     for (const auto& r : config_.receivers) {
-        queues_.emplace_back(r.queue_size, r.timeout, config_.retry, random);
+        queues_.emplace_back(r.queue_size, r.timeout, config_.retry, random_);
+        keys_.push_back(next_key_++);
     }
     if (config_.alertmanager) {
         queues_.emplace_back(config_.alertmanager_queue_size, config_.alertmanager->timeout,
-                             config_.retry, random);
+                             config_.retry, random_);
+        keys_.push_back(next_key_++);
     }
+}
+
+namespace {
+/// Where a notification goes and who may read it: a change makes waiting ones due again.
+bool same_destination(const ReceiverSpec& a, const ReceiverSpec& b) {
+    return a.url == b.url && a.secret == b.secret && a.ca_file == b.ca_file;
+}
+bool same_receiver(const ReceiverSpec& a, const ReceiverSpec& b) {
+    return same_destination(a, b) && a.timeout == b.timeout &&
+           a.filter.patterns() == b.filter.patterns() && a.send_resolved == b.send_resolved &&
+           a.queue_size == b.queue_size;
+}
+bool same_alertmanager(const AlertmanagerSpec& a, const AlertmanagerSpec& b) {
+    return a.url == b.url && a.timeout == b.timeout && a.resend_interval == b.resend_interval &&
+           a.ca_file == b.ca_file;
+}
+}  // namespace
+
+ReconfigureSummary Publisher::reconfigure(PublisherConfig next, TimePoint now) {
+    ReconfigureSummary summary;
+    const std::size_t old_receivers = config_.receivers.size();
+    std::vector<bool> kept(queues_.size(), false);
+    std::vector<DeliveryQueue> queues;
+    std::vector<std::size_t> keys;
+    for (const auto& r : next.receivers) {
+        std::optional<std::size_t> old;
+        for (std::size_t j = 0; j < old_receivers; ++j) {
+            if (!kept[j] && config_.receivers[j].name == r.name) {
+                old = j;
+                break;
+            }
+        }
+        if (!old) {
+            queues.emplace_back(r.queue_size, r.timeout, next.retry, random_);
+            keys.push_back(next_key_++);
+            summary.added.push_back(r.name);
+            continue;
+        }
+        kept[*old] = true;
+        const ReceiverSpec& was = config_.receivers[*old];
+        DeliveryQueue q = std::move(queues_[*old]);
+        if (same_receiver(was, r)) {
+            summary.unchanged.push_back(r.name);
+        } else {
+            summary.changed.push_back(r.name);
+            summary.discarded += q.reconfigure(r.queue_size, r.timeout);
+            if (!same_destination(was, r)) {
+                q.retry_now(now);
+            }
+        }
+        queues.push_back(std::move(q));
+        keys.push_back(keys_[*old]);
+    }
+    if (next.alertmanager) {
+        if (config_.alertmanager) {
+            const std::size_t old = queues_.size() - 1;
+            kept[old] = true;
+            DeliveryQueue q = std::move(queues_[old]);
+            if (same_alertmanager(*config_.alertmanager, *next.alertmanager)) {
+                summary.unchanged.emplace_back("alertmanager");
+            } else {
+                summary.changed.emplace_back("alertmanager");
+                summary.discarded +=
+                    q.reconfigure(next.alertmanager_queue_size, next.alertmanager->timeout);
+                if (config_.alertmanager->url != next.alertmanager->url ||
+                    config_.alertmanager->ca_file != next.alertmanager->ca_file) {
+                    q.retry_now(now);
+                }
+                if (next_resend_ && *next_resend_ > now + next.alertmanager->resend_interval) {
+                    next_resend_ = now + next.alertmanager->resend_interval;
+                }
+            }
+            queues.push_back(std::move(q));
+            keys.push_back(keys_[old]);
+        } else {
+            queues.emplace_back(next.alertmanager_queue_size, next.alertmanager->timeout,
+                                next.retry, random_);
+            keys.push_back(next_key_++);
+            summary.added.emplace_back("alertmanager");
+            next_resend_ = now;  // the active alerts, at the next tick
+        }
+    } else if (config_.alertmanager) {
+        next_resend_.reset();
+    }
+    for (std::size_t j = 0; j < queues_.size(); ++j) {
+        if (!kept[j]) {
+            summary.removed.push_back(j < old_receivers ? config_.receivers[j].name
+                                                        : std::string("alertmanager"));
+            summary.discarded += queues_[j].size();
+        }
+    }
+    config_ = std::move(next);
+    queues_ = std::move(queues);
+    keys_ = std::move(keys);
+    return summary;
+}
+
+std::optional<std::size_t> Publisher::index_of(std::size_t target) const {
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+        if (keys_[i] == target) {
+            return i;
+        }
+    }
+    return std::nullopt;
 }
 
 Alert Publisher::make_alert(const Event& e, double wall) const {
@@ -171,8 +278,34 @@ bool Publisher::same_subject(const Active& active, const Event& e) const {
     return false;
 }
 
+void Publisher::observe_leadership(bool is_leader, TimePoint now, double wall) {
+    const bool became_leader = is_leader && !was_leader_;
+    was_leader_ = is_leader;
+    if (!became_leader) {
+        return;
+    }
+    // Oldest first, as they would have gone out.
+    std::vector<Active*> unsent;
+    for (auto& [fp, a] : active_) {
+        if (!a.sent && is_cluster_level(a.type)) {
+            unsent.push_back(&a);
+        }
+    }
+    std::stable_sort(unsent.begin(), unsent.end(), [](const Active* x, const Active* y) {
+        return x->alert.starts_at < y->alert.starts_at;
+    });
+    for (Active* a : unsent) {
+        a->sent = true;
+        ++replayed_;
+        std::vector<Notice> one;
+        one.push_back(Notice{a->alert, a->type});
+        send(std::move(one), now, wall);
+    }
+}
+
 void Publisher::publish(const Event& event, TimePoint now, double wall, bool is_leader) {
     last_wall_ = wall;
+    observe_leadership(is_leader, now, wall);
     const EventInfo& ei = info(event.type);
     std::vector<Notice> notices;
     // Resolutions first: they carry the firing alert's labels (same fingerprint).
@@ -189,6 +322,7 @@ void Publisher::publish(const Event& event, TimePoint now, double wall, bool is_
             }
         }
     }
+    const bool sendable_now = !is_cluster_level(event.type) || is_leader;
     if (ei.firing) {
         Alert a = make_alert(event, wall);
         const std::string fp = fingerprint_hex(a.labels);
@@ -198,7 +332,7 @@ void Publisher::publish(const Event& event, TimePoint now, double wall, bool is_
             ++active_overflow_;
             notices.push_back(Notice{std::move(a), event.type});
         } else {
-            active_.emplace(fp, Active{a, event.type, event});
+            active_.emplace(fp, Active{a, event.type, event, sendable_now});
             notices.push_back(Notice{std::move(a), event.type});
         }
     } else if (ei.standalone) {
@@ -212,6 +346,10 @@ void Publisher::publish(const Event& event, TimePoint now, double wall, bool is_
             sendable.push_back(std::move(n));
         }
     }
+    send(std::move(sendable), now, wall);
+}
+
+void Publisher::send(std::vector<Notice> sendable, TimePoint now, double wall) {
     if (sendable.empty()) {
         return;
     }
@@ -258,6 +396,7 @@ void Publisher::enqueue_alertmanager(std::vector<Alert> alerts, TimePoint now) {
 
 std::vector<OutgoingRequest> Publisher::tick(TimePoint now, double wall, bool is_leader) {
     last_wall_ = wall;
+    observe_leadership(is_leader, now, wall);
     if (config_.alertmanager && next_resend_ && now >= *next_resend_) {
         next_resend_ = now + config_.alertmanager->resend_interval;
         const double expiry =
@@ -277,7 +416,7 @@ std::vector<OutgoingRequest> Publisher::tick(TimePoint now, double wall, bool is
     for (std::size_t i = 0; i < queues_.size(); ++i) {
         for (auto& action : queues_[i].tick(now)) {
             OutgoingRequest req;
-            req.target = i;
+            req.target = keys_[i];
             req.id = action.id;
             req.attempt = action.attempt;
             req.headers.emplace_back("Content-Type", "application/json");
@@ -308,10 +447,11 @@ std::vector<OutgoingRequest> Publisher::tick(TimePoint now, double wall, bool is
 
 std::optional<Completion> Publisher::on_result(std::size_t target, std::uint64_t id,
                                                const DeliveryResult& result, TimePoint now) {
-    if (target >= queues_.size()) {
-        return std::nullopt;
+    const auto i = index_of(target);
+    if (!i) {
+        return std::nullopt;  // a target removed by reconfigure(): its result has no queue
     }
-    return queues_[target].on_result(id, result, now);
+    return queues_[*i].on_result(id, result, now);
 }
 
 std::optional<TimePoint> Publisher::next_wakeup() const {

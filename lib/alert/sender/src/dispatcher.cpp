@@ -32,7 +32,9 @@ struct AlertDispatcher::Impl : std::enable_shared_from_this<Impl> {
     std::uniform_real_distribution<double> uniform{0.0, 1.0};
     Publisher publisher;
     asio::steady_timer timer;
-    std::map<std::string, asio::ssl::context> tls;  ///< by CA file ("" = system store)
+    /// By CA file ("" = system store). Shared with the requests in flight, so a reload that
+    /// replaces a context cannot pull it from under them.
+    std::map<std::string, std::shared_ptr<asio::ssl::context>> tls;
     bool stopped = false;
     std::optional<TimePoint> armed_for;
 
@@ -74,10 +76,10 @@ struct AlertDispatcher::Impl : std::enable_shared_from_this<Impl> {
         http.headers = req.headers;
         http.body = std::move(req.body);
         http.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(req.timeout);
-        asio::ssl::context* ctx = nullptr;
+        std::shared_ptr<asio::ssl::context> ctx;
         if (req.url.https) {
             const auto it = tls.find(req.ca_file);
-            ctx = it == tls.end() ? nullptr : &it->second;
+            ctx = it == tls.end() ? nullptr : it->second;
         }
         const std::size_t target = req.target;
         const std::uint64_t id = req.id;
@@ -91,10 +93,10 @@ struct AlertDispatcher::Impl : std::enable_shared_from_this<Impl> {
 
     /// One attempt: the request, then its result fed back (unless the dispatcher is gone).
     static asio::awaitable<void> deliver(std::weak_ptr<Impl> weak, asio::any_io_executor ex,
-                                         asio::ssl::context* ctx, HttpRequest http,
+                                         std::shared_ptr<asio::ssl::context> ctx, HttpRequest http,
                                          std::size_t target, std::uint64_t id,
                                          std::uint32_t attempt, std::string name) {
-        auto result = co_await http_request(ex, ctx, std::move(http));
+        auto result = co_await http_request(ex, ctx.get(), std::move(http));
         if (auto self = weak.lock()) {
             self->on_response(target, id, attempt, name, std::move(result));
         }
@@ -154,8 +156,17 @@ struct AlertDispatcher::Impl : std::enable_shared_from_this<Impl> {
     }
 };
 
-Expected<std::unique_ptr<AlertDispatcher>, std::string> AlertDispatcher::create(
-    asio::any_io_executor executor, const config::AlertsConfig& alerts, Options options) {
+namespace {
+
+/// The publisher's config and a TLS context per CA file of its https targets: everything a
+/// config needs that can fail, built before anything is applied.
+struct Prepared {
+    PublisherConfig config;
+    std::map<std::string, std::shared_ptr<asio::ssl::context>> tls;
+};
+
+Expected<Prepared, std::string> prepare(const config::AlertsConfig& alerts,
+                                        const AlertDispatcher::Options& options) {
     auto pc = make_publisher_config(alerts, options.cluster, options.watcher_id,
                                     options.default_external_url);
     if (!pc) {
@@ -169,9 +180,9 @@ Expected<std::unique_ptr<AlertDispatcher>, std::string> AlertDispatcher::create(
     if (pc->alertmanager) {
         ca_files.emplace_back(pc->alertmanager->ca_file, pc->alertmanager->url.https);
     }
-    auto impl = std::make_shared<Impl>(executor, std::move(*pc), std::move(options));
+    Prepared out;
     for (const auto& [file, https] : ca_files) {
-        if (!https || impl->tls.count(file) != 0) {
+        if (!https || out.tls.count(file) != 0) {
             continue;
         }
         io::TlsClientOptions o;
@@ -181,9 +192,51 @@ Expected<std::unique_ptr<AlertDispatcher>, std::string> AlertDispatcher::create(
         if (!ctx) {
             return unexpected("alerts: " + ctx.error());
         }
-        impl->tls.emplace(file, std::move(*ctx));
+        out.tls.emplace(file, std::make_shared<asio::ssl::context>(std::move(*ctx)));
     }
+    out.config = std::move(*pc);
+    return out;
+}
+
+std::string names(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& n : v) {
+        out += (out.empty() ? "" : ", ") + n;
+    }
+    return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<AlertDispatcher>, std::string> AlertDispatcher::create(
+    asio::any_io_executor executor, const config::AlertsConfig& alerts, Options options) {
+    auto prepared = prepare(alerts, options);
+    if (!prepared) {
+        return unexpected(prepared.error());
+    }
+    auto impl = std::make_shared<Impl>(executor, std::move(prepared->config), std::move(options));
+    impl->tls = std::move(prepared->tls);
     return std::unique_ptr<AlertDispatcher>(new AlertDispatcher(std::move(impl)));
+}
+
+Expected<ReconfigureSummary, std::string> AlertDispatcher::reconfigure(
+    const config::AlertsConfig& alerts) {
+    auto prepared = prepare(alerts, impl_->options);
+    if (!prepared) {
+        return unexpected(prepared.error());
+    }
+    // CA files are read again: a renewed CA takes effect with the reload.
+    impl_->tls = std::move(prepared->tls);
+    auto summary = impl_->publisher.reconfigure(std::move(prepared->config), impl_->now());
+    spdlog::info(
+        "alerts: reconfigured; added: {}; removed: {}; changed: {}; unchanged: {}; {} queued "
+        "notification(s) discarded",
+        names(summary.added), names(summary.removed), names(summary.changed),
+        names(summary.unchanged), summary.discarded);
+    impl_->armed_for.reset();
+    impl_->timer.cancel();  // re-armed by kick() for the new schedule
+    impl_->kick();
+    return summary;
 }
 
 AlertDispatcher::AlertDispatcher(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}

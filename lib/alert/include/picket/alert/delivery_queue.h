@@ -134,6 +134,15 @@ class DeliveryQueue {
     std::size_t size() const { return items_.size(); }
     bool in_flight() const { return in_flight_; }
 
+    /// A config reload: the new capacity (≥ 1) and per-attempt timeout. Waiting deliveries
+    /// beyond the new capacity are dropped oldest first and counted as dropped; the one in
+    /// flight keeps its deadline. Returns how many were dropped.
+    std::size_t reconfigure(std::size_t capacity, Duration timeout);
+
+    /// Makes every waiting delivery due at `now` (its backoff was earned against a
+    /// destination that has since changed). Attempt counts stay.
+    void retry_now(TimePoint now);
+
     /// The backoff before attempt `attempt + 1` after `attempt` failed (jitter included).
     Duration backoff(std::uint32_t attempt);
 

@@ -18,6 +18,19 @@
 // once, not once per watcher); watcher-level ones (quorum_lost, safe mode, reload) by
 // everyone. Every watcher tracks active alerts either way, so a new leader resolves what
 // the old one fired: cluster-level labels carry no watcher, the fingerprints match.
+//
+// Replay: when this watcher becomes leader (is_leader turns true in publish() or tick()),
+// it first sends every active cluster-level alert it has not sent itself — what fired while
+// no leader existed (an SDOWN/ODOWN before the first election) or while another watcher
+// led. A firing alert sent twice carries the same labels, startsAt and fingerprint, which
+// Alertmanager and its receivers treat as the same alert (Alertmanager itself re-notifies
+// firing alerts every repeat_interval); a firing alert never sent is an outage nobody hears
+// of. So the replay errs on the side of a duplicate (docs/alerts.md, "Leader changes").
+//
+// Reconfigure (SIGHUP): receivers are matched by name. A kept receiver keeps its queue
+// (waiting notifications, the one in flight, its stats) and takes the new url, secret,
+// timeout, filter, send_resolved and queue size from the next attempt on; new ones start
+// empty; removed ones are dropped with what they had queued. Active alerts stay.
 
 #include <cstdint>
 #include <map>
@@ -74,7 +87,9 @@ Expected<PublisherConfig, std::string> make_publisher_config(
     const config::AlertsConfig& alerts, const std::string& cluster, const std::string& watcher_id,
     const std::string& default_external_url);
 
-/// A request for the shell. `target` indexes receivers; receivers.size() is Alertmanager.
+/// A request for the shell. `target` names the queue it came from, for on_result(): a
+/// stable key that survives reconfigure() (at construction: the receiver's index, and
+/// receivers.size() for Alertmanager; later-added targets get fresh keys).
 struct OutgoingRequest {
     std::size_t target = 0;
     std::string target_name;  ///< receiver name, or "alertmanager"
@@ -94,9 +109,24 @@ struct TargetStats {
     QueueStats queue;
 };
 
+/// What reconfigure() did, by target name ("alertmanager" for the push).
+struct ReconfigureSummary {
+    std::vector<std::string> added;
+    std::vector<std::string> removed;
+    std::vector<std::string> changed;    ///< kept, with new settings
+    std::vector<std::string> unchanged;  ///< kept as they were
+    /// Notifications dropped: queued for removed targets, or beyond a smaller queue_size.
+    std::size_t discarded = 0;
+};
+
 class Publisher {
   public:
     Publisher(PublisherConfig config, Uniform01 random);
+
+    /// Applies a reloaded config (see the header comment). `now` makes a changed
+    /// destination's waiting notifications due at once, and a newly configured
+    /// Alertmanager receive the active alerts at the next tick().
+    ReconfigureSummary reconfigure(PublisherConfig next, TimePoint now);
 
     void publish(const Event& event, TimePoint now, double wall, bool is_leader);
     std::vector<OutgoingRequest> tick(TimePoint now, double wall, bool is_leader);
@@ -110,6 +140,8 @@ class Publisher {
     std::size_t active_alerts() const { return active_.size(); }
     /// Firing events refused because max_active_alerts were active.
     std::uint64_t active_overflow() const { return active_overflow_; }
+    /// Alerts re-sent on becoming leader (see "Replay" above), since construction.
+    std::uint64_t replayed() const { return replayed_; }
     const PublisherConfig& config() const { return config_; }
 
     /// The alert `event` would open (labels, annotations), firing, starting at `wall`.
@@ -120,20 +152,35 @@ class Publisher {
         Alert alert;
         EventType type;
         Event event;  ///< the firing event (its key fields)
+        /// This watcher sent the firing notification (it is watcher-level, or this watcher
+        /// led when it fired or when it became leader since).
+        bool sent = false;
     };
     struct Notice {
         Alert alert;
         EventType type;  ///< the alert's own type (a resolved alert: the firing type)
     };
     bool same_subject(const Active& active, const Event& resolving) const;
+    /// Detects becoming leader and replays the unsent active cluster-level alerts.
+    void observe_leadership(bool is_leader, TimePoint now, double wall);
+    /// Queues `notices` (already leader-gated) for every receiver whose filter matches and
+    /// for Alertmanager.
+    void send(std::vector<Notice> notices, TimePoint now, double wall);
     void enqueue_alertmanager(std::vector<Alert> alerts, TimePoint now);
+    /// Index into queues_ of target key `target`, or nullopt.
+    std::optional<std::size_t> index_of(std::size_t target) const;
 
     PublisherConfig config_;
-    std::vector<DeliveryQueue> queues_;     ///< receivers, then Alertmanager
+    Uniform01 random_;
+    std::vector<DeliveryQueue> queues_;  ///< receivers, then Alertmanager
+    std::vector<std::size_t> keys_;      ///< OutgoingRequest::target of each queue
+    std::size_t next_key_ = 0;
     std::map<std::string, Active> active_;  ///< by fingerprint
     std::optional<TimePoint> next_resend_;
     double last_wall_ = 0;
+    bool was_leader_ = false;
     std::uint64_t active_overflow_ = 0;
+    std::uint64_t replayed_ = 0;
 };
 
 }  // namespace picket::alert

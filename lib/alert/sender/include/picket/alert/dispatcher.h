@@ -63,6 +63,12 @@ class AlertDispatcher {
     AlertDispatcher(const AlertDispatcher&) = delete;
     AlertDispatcher& operator=(const AlertDispatcher&) = delete;
 
+    /// A SIGHUP reload: applies `alerts` (receivers added, removed or changed by name; the
+    /// Alertmanager push) as Publisher::reconfigure() describes — queued notifications of
+    /// kept receivers and the active alerts stay. All or nothing: a filter matching no event
+    /// or an unreadable CA file is an error and changes nothing. Logs what changed.
+    Expected<ReconfigureSummary, std::string> reconfigure(const config::AlertsConfig& alerts);
+
     /// An event happened at monotonic `now`, wall-clock `wall_unix` (seconds).
     void publish(const Event& event, TimePoint now, double wall_unix);
 
