@@ -183,17 +183,28 @@ void Daemon::stop() {
 void Daemon::reload() {
     sd_notify("RELOADING=1");
     spdlog::info("SIGHUP: reloading {}", options_.config_path);
-    auto next = config::load_config(options_.config_path);
-    if (!next) {
+    auto refuse = [this](std::string why) {
         last_reload_ok_ = false;
-        last_reload_error_ = next.error().to_string();
+        last_reload_error_ = std::move(why);
         metrics_.config_last_reload_successful.Set(0);
         spdlog::error("config reload failed, keeping the running configuration:\n{}",
                       last_reload_error_);
         record("config_reload_failed", last_reload_error_);
         alert(alert::EventType::kConfigReloadFailed, {}, {}, {}, last_reload_error_);
         sd_notify("READY=1");
+    };
+    auto next = config::load_config(options_.config_path);
+    if (!next) {
+        refuse(next.error().to_string());
         return;
+    }
+    // Alert receivers first: the one part that can still refuse (a filter matching no
+    // event, an unreadable CA file), and it changes nothing when it does.
+    if (alerts_) {
+        if (auto applied = alerts_->reconfigure(next->alerts); !applied) {
+            refuse(applied.error());
+            return;
+        }
     }
     restart_pending_ = config::restart_required_changes(config_, *next);
     for (const auto& change : restart_pending_) {
@@ -330,6 +341,7 @@ void Daemon::on_vote_event(const std::string& kind, const std::string& detail,
         {"odown_declared", alert::EventType::kNodeOdown},
         {"failover_started", alert::EventType::kFailoverStarted},
         {"failover_promoted", alert::EventType::kFailoverPromoted},
+        {"failover_converged", alert::EventType::kFailoverConverged},
         {"failover_failed", alert::EventType::kFailoverFailed},
         {"failover_aborted", alert::EventType::kFailoverFailed},
         {"failover_blocked", alert::EventType::kShardNotFailoverReady},
@@ -344,6 +356,19 @@ void Daemon::on_vote_event(const std::string& kind, const std::string& detail,
             }
         }
         alert(it->second, address, node_id, shard, detail);
+    }
+    if (kind == "failover_started") {
+        // The decision also chose the replica (its reasons are in the detail): an alert of
+        // its own, about that replica.
+        std::string replica;
+        for (const auto& a : failover_->status(io::mono_now())["attempts"]) {
+            if (a["shard"] == shard && a["failed_master"] == node_id) {
+                if (const auto* n = watcher_->topology().node(a["replica"].get<std::string>())) {
+                    replica = n->address.endpoint();
+                }
+            }
+        }
+        alert(alert::EventType::kFailoverReplicaChosen, replica, {}, shard, detail);
     }
 }
 
