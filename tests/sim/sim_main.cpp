@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
     }
     static constexpr std::size_t kSizes[] = {3, 5, 6, 7};
     picket::sim::Coverage total;
+    picket::Duration slowest_failover{};
+    std::uint64_t slowest_seed = 0;
     const auto start = std::chrono::steady_clock::now();
     for (std::uint64_t seed = lo; seed <= hi; ++seed) {
         picket::sim::SimConfig cfg;
@@ -71,6 +73,10 @@ int main(int argc, char** argv) {
             }
         }
         total.add(r.coverage);
+        if (r.failover_time > slowest_failover) {
+            slowest_failover = r.failover_time;
+            slowest_seed = seed;
+        }
         if (!r.ok) {
             std::printf("FAILED seed %llu (%zu watchers), trace hash %016llx\n",
                         static_cast<unsigned long long>(seed), cfg.watchers,
@@ -90,9 +96,12 @@ int main(int argc, char** argv) {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const std::uint64_t n = hi - lo + 1;
-    std::printf("%llu seeds ok in %.1f s (%.1f seeds/s)\ncoverage: %s\n",
-                static_cast<unsigned long long>(n), secs, static_cast<double>(n) / secs,
-                total.to_string().c_str());
+    std::printf(
+        "%llu seeds ok in %.1f s (%.1f seeds/s)\nliveness: slowest kill-to-promotion %lld ms "
+        "(seed %llu)\ncoverage: %s\n",
+        static_cast<unsigned long long>(n), secs, static_cast<double>(n) / secs,
+        static_cast<long long>(picket::to_ms(slowest_failover)),
+        static_cast<unsigned long long>(slowest_seed), total.to_string().c_str());
     if (min_coverage) {
         // Per seed on average, generous floors: what 1,000 seeds always reach.
         const struct {
@@ -101,19 +110,34 @@ int main(int argc, char** argv) {
             std::uint64_t per_100_seeds;
         } floors[] = {
             {"elections", total.elections, 100},
+            {"stepdowns", total.stepdowns, 10},
             {"restarts", total.restarts, 100},
+            {"crashes_mid_output", total.crashes_mid_output, 10},
             {"pauses", total.pauses, 50},
             {"partitions", total.partitions, 100},
-            {"master_kills", total.master_kills, 100},
-            {"promotions", total.promotions, 100},
-            {"adoptions", total.adoptions, 1},
-            {"commands", total.commands, 100},
             {"dropped", total.dropped, 100},
             {"duplicated", total.duplicated, 10},
             {"auth_drops", total.auth_drops, 1},
-            {"crashes_mid_output", total.crashes_mid_output, 10},
-            {"stepdowns", total.stepdowns, 10},
+            {"master_kills", total.master_kills, 100},
+            {"redis_pauses", total.redis_pauses, 50},
+            {"redis_partitions", total.redis_partitions, 100},
+            {"sdowns", total.sdowns, 500},
+            {"safe_modes", total.safe_modes, 50},
             {"odown", total.odown, 100},
+            {"plan_waits", total.plan_waits, 2},
+            {"plan_vetoes", total.plan_vetoes, 100},
+            {"proposals", total.proposals, 100},
+            {"adoptions", total.adoptions, 5},
+            {"commands", total.commands, 100},
+            {"held_commands", total.held_commands, 3},
+            {"cas_refused", total.cas_refused, 1},
+            {"force_votes_throttled", total.force_votes_throttled, 2},
+            {"force_failed", total.force_failed, 10},
+            {"takeovers", total.takeovers, 10},
+            {"promotions", total.promotions, 100},
+            {"failovers_verified", total.failovers_verified, 50},
+            {"stale_rejected", total.stale_rejected, 1},
+            {"rejoins", total.rejoins, 50},
             {"lease_checks", total.lease_checks, 10000},
         };
         bool ok = true;

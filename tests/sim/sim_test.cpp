@@ -1,5 +1,7 @@
 // The simulation's own tests: the same seed replays the same trace (hash), different
-// seeds differ, and a batch of each cluster size passes with real coverage.
+// seeds differ, and a batch of each cluster size passes with real coverage: the real
+// detector declared SDOWN, the real plan led to promotions that the shell verified, and
+// old masters rejoined.
 
 #include <gtest/gtest.h>
 
@@ -40,6 +42,10 @@ TEST(Simulation, EverySizePassesABatchWithCoverage) {
         EXPECT_GT(total.promotions, 25u) << total.to_string();
         EXPECT_GT(total.restarts, 0u) << total.to_string();
         EXPECT_GT(total.partitions, 0u) << total.to_string();
+        EXPECT_GT(total.sdowns, 25u) << total.to_string();
+        EXPECT_GT(total.odown, 25u) << total.to_string();
+        EXPECT_GT(total.failovers_verified, 10u) << total.to_string();
+        EXPECT_GT(total.rejoins, 10u) << total.to_string();
     }
 }
 

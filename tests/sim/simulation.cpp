@@ -1,44 +1,65 @@
 #include "simulation.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <deque>
 #include <sstream>
+#include <utility>
 
+#include "picket/cluster/topology.h"
 #include "picket/consensus/persistent_state.h"
 #include "picket/consensus/rng.h"
+#include "picket/detect/detector.h"
+#include "picket/failover/plan.h"
 
 namespace picket::sim {
 
 void Coverage::add(const Coverage& o) {
-    elections += o.elections;
-    stepdowns += o.stepdowns;
-    restarts += o.restarts;
-    crashes_mid_output += o.crashes_mid_output;
-    pauses += o.pauses;
-    partitions += o.partitions;
-    dropped += o.dropped;
-    duplicated += o.duplicated;
-    sealed += o.sealed;
-    auth_drops += o.auth_drops;
-    master_kills += o.master_kills;
-    odown += o.odown;
-    proposals += o.proposals;
-    adoptions += o.adoptions;
-    commands += o.commands;
-    cas_refused += o.cas_refused;
-    promotions += o.promotions;
-    late_commands += o.late_commands;
-    lease_checks += o.lease_checks;
+#define PICKET_SIM_COUNTERS(X) \
+    X(elections)               \
+    X(stepdowns)               \
+    X(restarts)                \
+    X(crashes_mid_output)      \
+    X(pauses)                  \
+    X(partitions)              \
+    X(dropped)                 \
+    X(duplicated)              \
+    X(sealed)                  \
+    X(auth_drops)              \
+    X(master_kills)            \
+    X(redis_pauses)            \
+    X(redis_partitions)        \
+    X(sdowns)                  \
+    X(safe_modes)              \
+    X(odown)                   \
+    X(plan_waits)              \
+    X(plan_vetoes)             \
+    X(proposals)               \
+    X(adoptions)               \
+    X(commands)                \
+    X(held_commands)           \
+    X(cas_refused)             \
+    X(force_votes_throttled)   \
+    X(force_failed)            \
+    X(takeovers)               \
+    X(promotions)              \
+    X(failovers_verified)      \
+    X(late_commands)           \
+    X(stale_rejected)          \
+    X(rejoins)                 \
+    X(master_alive_at_send)    \
+    X(lease_checks)
+#define PICKET_SIM_ADD(name) name += o.name;
+    PICKET_SIM_COUNTERS(PICKET_SIM_ADD)
 }
 
 std::string Coverage::to_string() const {
     std::ostringstream s;
-    s << "elections=" << elections << " stepdowns=" << stepdowns << " restarts=" << restarts
-      << " crashes_mid_output=" << crashes_mid_output << " pauses=" << pauses
-      << " partitions=" << partitions << " dropped=" << dropped << " duplicated=" << duplicated
-      << " sealed=" << sealed << " auth_drops=" << auth_drops << " master_kills=" << master_kills
-      << " odown=" << odown << " proposals=" << proposals << " adoptions=" << adoptions
-      << " commands=" << commands << " cas_refused=" << cas_refused << " promotions=" << promotions
-      << " late_commands=" << late_commands << " lease_checks=" << lease_checks;
+    const char* sep = "";
+#define PICKET_SIM_PRINT(name)       \
+    s << sep << #name "=" << (name); \
+    sep = " ";
+    PICKET_SIM_COUNTERS(PICKET_SIM_PRINT)
     return s.str();
 }
 
@@ -53,14 +74,48 @@ using proto::RecordKey;
 using proto::RecordPhase;
 
 constexpr Duration kStep = 10ms;
-/// Per-shard cooldown of the failover-decision stand-in. Must exceed the longest delay
-/// between a command's compare-and-set and its landing (kMaxStall): that is what keeps
-/// a stalled old command from landing after a newer failover of the same shard.
+
+// The watcher shell's timing (lib/watch and daemon/src defaults, scaled down where the
+// default would make a 20 s run see nothing: cluster-node-timeout, cooldown, timeouts).
+constexpr Duration kShellTick = 100ms;        ///< watch.ping_interval: probes, detector tick
+constexpr Duration kPingTimeout = 1s;         ///< watch.ping_timeout
+constexpr Duration kInfoInterval = 1s;        ///< INFO replication of every node
+constexpr Duration kNodesInterval = 1s;       ///< CLUSTER NODES views, topology rebuilt
+constexpr Duration kClusterNodeTimeout = 2s;  ///< Redis cluster-node-timeout
+/// failover.cooldown: per shard, in the leader's shell memory (FailoverService).
 constexpr Duration kCooldown = 4s;
-constexpr Duration kMaxStall = 2500ms;
+/// failover.timeout: command → verified master.
+constexpr Duration kVerifyTimeout = 3s;
+/// Longest pause between a command's compare-and-set and its leaving the watcher.
+constexpr Duration kMaxHold = 3s;
+
+/// A failover command on its way from a watcher's shell to Redis.
+struct Command {
+    RecordKey key;
+    std::string target;
+    proto::FailoverMode mode = proto::FailoverMode::kForce;
+    std::size_t from = 0;
+};
+
+/// A probe that will come back as a timeout (the node does not answer).
+struct PendingProbe {
+    TimePoint complete_at;
+    std::string address;
+    TimePoint sent_at;
+};
+
+/// A command sent whose promotion the shell verifies (failover.cpp's role:master poll).
+struct Verification {
+    RecordKey key;
+    std::string target;
+    TimePoint deadline;
+    /// Held by a pause between check and send: kCommandSent is reported on resume.
+    bool report_sent = false;
+};
 
 /// One simulated watcher: the consensus object (absent while crashed), its disk, its
-/// clock, and the ground truth of what its detector would say.
+/// clock, and its shell: the real detector, the topology it built, the failover shell's
+/// memory (cooldowns, verifications). Everything but the disk is lost in a crash.
 struct Watcher {
     WatcherId id;
     std::size_t index = 0;
@@ -72,11 +127,23 @@ struct Watcher {
     std::int64_t drift_ppm = 0;
     Duration offset{};
     std::unique_ptr<proto::Authenticator> auth;
-    /// Detector ground truth: node → SDOWN since (real time).
-    std::map<std::string, TimePoint> sdown_since;
-    /// node → last real time its SDOWN opinion was true.
-    std::map<std::string, TimePoint> last_sdown;
     consensus::Invariants invariants;
+
+    // The shell (lib/watch + daemon/src/vote.cpp + daemon/src/failover.cpp).
+    std::unique_ptr<detect::Detector> detector;
+    std::shared_ptr<const cluster::Topology> topology;
+    std::deque<PendingProbe> probes;
+    TimePoint next_tick{};
+    TimePoint next_info{};
+    TimePoint next_nodes{};
+    std::map<std::string, TimePoint> last_success;  ///< shard → local time (cooldown)
+    std::set<RecordKey> executing;
+    std::vector<Verification> verifying;
+    std::map<RecordKey, std::string> plan_said;  ///< last plan reason traced, per key
+
+    /// What its detector said (real time): node id → SDOWN since / last SDOWN.
+    std::map<std::string, TimePoint> sdown_since;
+    std::map<std::string, TimePoint> last_sdown;
 
     bool running(TimePoint now) const { return c && now >= paused_until; }
     TimePoint local(TimePoint real) const {
@@ -85,18 +152,32 @@ struct Watcher {
     }
 };
 
+/// One Redis node of the model.
 struct RNode {
-    std::string id;
-    std::string shard;
+    std::string id;    ///< 40 hex characters, as in CLUSTER NODES
+    std::string name;  ///< s0n1: for traces
+    std::string ip;
+    std::uint16_t port = 6379;
+    std::string address;   ///< ip:port, the detector's key
+    std::size_t home = 0;  ///< the shard it was created in
     bool alive = true;
-};
+    TimePoint paused_until{};  ///< SIGSTOPped until then
+    bool was_paused = false;
+    bool isolated = false;  ///< cut from the cluster bus and its replication links
+    TimePoint isolated_until{};
+    bool master = false;
+    std::string master_id;                     ///< replica: the master it follows
+    std::uint64_t epoch = 0;                   ///< master: its config epoch
+    std::optional<std::size_t> owns;           ///< master: the shard whose slots it serves
+    std::int64_t offset = 0;                   ///< replication offset
+    std::optional<TimePoint> link_down_since;  ///< replica: link to the master closed
+    TimePoint last_master_io{};                ///< replica: last data from the master
+    /// As a voting master: failed master id → when it last voted for one of its replicas
+    /// (Redis: node->slaveof->voted_time, the 2 x cluster-node-timeout throttle).
+    std::map<std::string, TimePoint> voted_time;
 
-struct Shard {
-    std::string id;
-    std::string master;
-    std::uint64_t epoch = 0;
-    std::vector<std::string> nodes;
-    TimePoint last_change{};
+    bool paused(TimePoint now) const { return now < paused_until; }
+    bool serving(TimePoint now) const { return alive && !paused(now); }
 };
 
 struct Flight {
@@ -106,19 +187,10 @@ struct Flight {
     std::optional<std::string> sealed;  ///< through the real Authenticator
 };
 
-struct Command {
-    RecordKey key;
-    std::string target;
-    std::size_t from = 0;
-};
-
-/// A scheduled change of a watcher's detector opinion.
-struct OpinionChange {
-    std::size_t watcher = 0;
-    std::string node;
-    bool sdown = false;
-    /// Apply only if the node is (dead: kill detection) / (alive: recovery) by then.
-    enum class Guard : std::uint8_t { kNone, kNodeDead, kNodeAlive } guard = Guard::kNone;
+struct RShard {
+    cluster::SlotRange range;
+    std::string name;   ///< failover::shard_name(): the record key's shard
+    std::string owner;  ///< node id serving the slots (highest epoch)
 };
 
 class Sim {
@@ -131,6 +203,14 @@ class Sim {
         base_.heartbeat_interval = 100ms;
         base_.election_timeout_min = 1000ms;
         base_.election_timeout_max = 2000ms;
+        detector_config_.down_after = 1s;
+        detector_config_.down_after_unresponsive = 3s;
+        detector_config_.tick_interval = kShellTick;
+        detector_config_.loop_lag = 500ms;
+        detector_config_.safe_mode_hold = 2s;
+        policy_.cluster_node_timeout = kClusterNodeTimeout;
+        policy_.down_after_unresponsive = detector_config_.down_after_unresponsive;
+        policy_.allow_takeover = cfg.seed % 3 != 0;  // failover.allow_takeover
         for (std::size_t i = 0; i < ids_.size(); ++i) {
             auto w = std::make_unique<Watcher>();
             w->id = ids_[i];
@@ -139,17 +219,35 @@ class Sim {
             w->offset = Duration(static_cast<Duration::rep>(rng_.uniform(0, 1'000'000'000'000)));
             watchers_.push_back(std::move(w));
         }
-        for (int s = 0; s < 3; ++s) {
-            Shard sh;
-            sh.id = "s" + std::to_string(s);
-            for (int n = 0; n < 3; ++n) {
-                const std::string id = sh.id + "n" + std::to_string(n);
-                sh.nodes.push_back(id);
-                nodes_[id] = RNode{id, sh.id, true};
+        constexpr cluster::SlotRange kRanges[] = {{0, 5460}, {5461, 10922}, {10923, 16383}};
+        for (std::size_t s = 0; s < 3; ++s) {
+            RShard sh;
+            sh.range = kRanges[s];
+            sh.name = failover::shard_name({sh.range});
+            for (std::size_t n = 0; n < 3; ++n) {
+                RNode node;
+                const std::size_t k = s * 3 + n;
+                char hex[41];
+                std::snprintf(hex, sizeof hex, "%038zx%02zx", k + 1, k * 17 + 0x10);
+                node.id = hex;
+                node.name = "s" + std::to_string(s) + "n" + std::to_string(n);
+                node.ip = "10.0.0." + std::to_string(k + 1);
+                node.address = node.ip + ":6379";
+                node.home = s;
+                node.offset = 1000;
+                if (n == 0) {
+                    node.master = true;
+                    node.owns = s;
+                    node.epoch = ++epoch_;
+                    sh.owner = node.id;
+                }
+                by_address_[node.address] = node.id;
+                nodes_.emplace(node.id, node);
             }
-            sh.master = sh.nodes[0];
-            sh.epoch = ++epoch_;
-            shards_[sh.id] = sh;
+            for (std::size_t n = 1; n < 3; ++n) {
+                nodes_.at(nodes_by_shard(s)[n]).master_id = sh.owner;
+            }
+            shards_.push_back(sh);
         }
         for (auto& w : watchers_) {
             start(*w);
@@ -176,21 +274,25 @@ class Sim {
             violation("no leader within " + std::to_string(to_ms(cfg_.leader_bound)) +
                       " ms of healing");
         }
-        // Liveness 2: a master killed now is promoted within the bound.
-        const TimePoint settle = now_ + kCooldown + 1s;
+        // Liveness 2: with a connected majority and a quiet network, a master killed now
+        // is ODOWN and promoted within the bound (after the shells' cooldowns and the
+        // masters' vote throttle from the fault phase have passed).
+        const TimePoint settle = now_ + std::max(kCooldown, 2 * kClusterNodeTimeout) + 1s;
         while (now_ < settle && result_.violations.empty()) {
             step();
         }
         if (result_.violations.empty()) {
-            Shard& sh = shards_.at("s" + std::to_string(rng_.uniform(0, 2)));
-            const std::string victim = sh.master;
-            kill_master(sh, 100ms, 600ms);
+            const std::size_t s = rng_.uniform(0, 2);
+            const std::string victim = shards_[s].owner;
+            kill(nodes_.at(victim));
+            const TimePoint killed_at = now_;
             const TimePoint deadline = now_ + cfg_.failover_bound;
-            while (now_ < deadline && result_.violations.empty() && sh.master == victim) {
+            while (now_ < deadline && result_.violations.empty() && shards_[s].owner == victim) {
                 step();
             }
-            if (sh.master == victim && result_.violations.empty()) {
-                violation("killed master " + victim + " not promoted within " +
+            result_.failover_time = now_ - killed_at;
+            if (shards_[s].owner == victim && result_.violations.empty()) {
+                violation("killed master " + nodes_.at(victim).name + " not promoted within " +
                           std::to_string(to_ms(cfg_.failover_bound)) + " ms");
             }
         }
@@ -242,8 +344,20 @@ class Sim {
         }
         consensus::Config c = base_;
         c.self = w.id;
-        w.c = std::make_unique<Consensus>(c, std::move(loaded), rng_.next(), w.local(now_));
+        const TimePoint local = w.local(now_);
+        w.c = std::make_unique<Consensus>(c, std::move(loaded), rng_.next(), local);
         w.auth.reset();
+        // The shell starts over: a fresh detector, no topology, no failover memory.
+        w.detector = std::make_unique<detect::Detector>(detector_config_);
+        w.topology.reset();
+        w.probes.clear();
+        w.next_tick = local;
+        w.next_info = local;
+        w.next_nodes = local;
+        w.last_success.clear();
+        w.executing.clear();
+        w.verifying.clear();
+        w.sdown_since.clear();
         drain(w);  // persists the new incarnation before anything is sent
         if (!w.c) {
             return;
@@ -251,15 +365,12 @@ class Sim {
         w.auth = std::make_unique<proto::Authenticator>(
             proto::AuthConfig{"sim-secret", "sim", ids_, w.id}, w.c->incarnation());
         note(w.id + " started, incarnation " + std::to_string(w.c->incarnation()));
-        // The detector starts over and reports what it sees.
-        for (const auto& [node, since] : w.sdown_since) {
-            feed_opinion(w, node, true);
-        }
     }
 
     void crash(Watcher& w, bool mid_output) {
         w.c.reset();
         w.auth.reset();
+        w.detector.reset();
         w.down_until = now_ + (rng_.chance(1, 2) ? uniform(20ms, 300ms) : uniform(300ms, 4s));
         ++result_.coverage.restarts;
         result_.coverage.crashes_mid_output += mid_output;
@@ -267,46 +378,33 @@ class Sim {
         note(w.id + (mid_output ? " crashed before persisting" : " crashed"));
     }
 
-    void feed_opinion(Watcher& w, const std::string& node, bool sdown) {
-        if (!w.c) {
-            return;  // crashed while an earlier opinion's output was drained
-        }
-        proto::Opinion o;
-        o.node = node;
-        o.sdown = sdown;
-        o.evidence = sdown ? proto::Evidence::kDead : proto::Evidence::kNone;
-        auto it = w.sdown_since.find(node);
-        o.down_for = sdown && it != w.sdown_since.end() ? now_ - it->second : Duration{};
-        o.fail_reports = sdown ? 1 : 0;
-        w.c->set_opinion(o, w.local(now_));
-        drain(w);
-    }
-
-    /// Takes a watcher's output the way the shell does: persist, then send and act.
+    /// Takes a watcher's output the way the shell does (vote.cpp's process()): persist,
+    /// then send and act.
     void drain(Watcher& w) {
-        if (!w.c || !w.c->has_output()) {
-            return;
-        }
-        consensus::Output out = w.c->get_output();
-        if (w.crash_mid_output && (out.persist || !out.messages.empty())) {
-            w.crash_mid_output = false;
-            crash(w, true);  // nothing of this output happened
-            return;
-        }
-        if (out.persist) {
-            w.disk = consensus::encode_state(*out.persist);
-        }
-        for (const auto& b : w.invariants.check(*w.c, w.local(now_))) {
-            violation(b);
-        }
-        for (auto& e : out.events) {
-            on_event(w, e);
-        }
-        for (auto& m : out.messages) {
-            send(w, m);
-        }
-        for (auto& a : out.actions) {
-            execute(w, a);
+        while (w.c && w.c->has_output()) {
+            consensus::Output out = w.c->get_output();
+            if (w.crash_mid_output && (out.persist || !out.messages.empty())) {
+                w.crash_mid_output = false;
+                crash(w, true);  // nothing of this output happened
+                return;
+            }
+            if (out.persist) {
+                w.disk = consensus::encode_state(*out.persist);
+            }
+            for (const auto& b : w.invariants.check(*w.c, w.local(now_))) {
+                violation(b);
+            }
+            for (auto& e : out.events) {
+                on_event(w, e);
+            }
+            for (auto& m : out.messages) {
+                send(w, m);
+            }
+            for (auto& a : out.actions) {
+                if (w.c) {
+                    execute(w, a);
+                }
+            }
         }
     }
 
@@ -329,7 +427,7 @@ class Sim {
                 break;
             case Event::Kind::kOdownDeclared:
                 ++result_.coverage.odown;
-                note(w.id + " ODOWN " + e.node + " " + e.detail);
+                note(w.id + " ODOWN " + name(e.node) + " " + e.detail);
                 break;
             case Event::Kind::kRecordAdopted:
                 ++result_.coverage.adoptions;
@@ -339,13 +437,14 @@ class Sim {
                 // ever committed for it, whatever the leader.
                 const FailoverRecord& r = *e.record;
                 if (!proposed_.contains({r.key, r.replica})) {
-                    violation("committed a record no leader proposed: " + r.key.failed_master +
-                              " -> " + r.replica);
+                    violation("committed a record no leader proposed: " +
+                              name(r.key.failed_master) + " -> " + name(r.replica));
                 }
                 auto [it, inserted] = committed_.emplace(r.key, r.replica);
                 if (!inserted && it->second != r.replica) {
-                    violation("two replicas committed for one failure of " + r.key.failed_master +
-                              ": " + it->second + " and " + r.replica);
+                    violation("two replicas committed for one failure of " +
+                              name(r.key.failed_master) + ": " + name(it->second) + " and " +
+                              name(r.replica));
                 }
                 break;
             }
@@ -432,60 +531,260 @@ class Sim {
         return static_cast<std::size_t>(std::find(ids_.begin(), ids_.end(), id) - ids_.begin());
     }
 
-    // ------------------------------------------------------------------ Redis model
-    void kill_master(Shard& sh, Duration detect_lo, Duration detect_hi) {
-        RNode& n = nodes_.at(sh.master);
+    /// A node id's short name for traces and messages.
+    std::string name(const std::string& id) const {
+        auto it = nodes_.find(id);
+        return it == nodes_.end() ? id : it->second.name;
+    }
+
+    std::string key_text(const RecordKey& k) const {
+        return name(k.failed_master) + "@" + std::to_string(k.config_epoch);
+    }
+
+    // ------------------------------------------------------------------ the watcher shell
+    /// What a probe from watcher `w` to `n` comes back with, on the simulated network:
+    /// refused from a dead process, a timeout from a stopped one or across a cut.
+    detect::ProbeOutcome probe_outcome(const Watcher& w, const RNode& n) const {
+        if (redis_cut_.contains({w.index, n.id})) {
+            return detect::ProbeOutcome::kTimeout;
+        }
         if (!n.alive) {
+            return detect::ProbeOutcome::kRefused;
+        }
+        if (n.paused(now_)) {
+            return detect::ProbeOutcome::kTimeout;
+        }
+        return detect::ProbeOutcome::kPong;
+    }
+    bool answers(const Watcher& w, const RNode& n) const {
+        return probe_outcome(w, n) == detect::ProbeOutcome::kPong;
+    }
+
+    /// The watch loop's tick (lib/watch's on_tick, daemon's on_tick, vote.cpp's
+    /// feed_local): finished probes, CLUSTER NODES and INFO refreshes, the detector's
+    /// tick, new probes, opinions to the vote, then the failover shell.
+    void shell_tick(Watcher& w) {
+        const TimePoint local = w.local(now_);
+        detect::Detector& det = *w.detector;
+        while (!w.probes.empty() && w.probes.front().complete_at <= local) {
+            const PendingProbe p = w.probes.front();
+            w.probes.pop_front();
+            det.on_probe(p.address, detect::Probe{detect::ProbeOutcome::kTimeout, p.sent_at,
+                                                  p.complete_at, "timeout"});
+        }
+        if (local >= w.next_nodes) {
+            w.next_nodes = local + kNodesInterval;
+            refresh_topology(w, local);
+        }
+        det.tick(local);
+        std::vector<std::string> addresses;
+        for (const auto& [address, st] : det.nodes()) {
+            addresses.push_back(address);
+        }
+        const bool read_info = local >= w.next_info;
+        if (read_info) {
+            w.next_info = local + kInfoInterval;
+        }
+        for (const auto& address : addresses) {
+            auto id = by_address_.find(address);
+            if (id == by_address_.end()) {
+                continue;
+            }
+            const RNode& n = nodes_.at(id->second);
+            const auto outcome = probe_outcome(w, n);
+            if (outcome == detect::ProbeOutcome::kTimeout) {
+                w.probes.push_back(PendingProbe{local + kPingTimeout, address, local});
+                continue;
+            }
+            det.on_probe(address, detect::Probe{outcome, local, local, {}});
+            if (outcome == detect::ProbeOutcome::kPong && read_info) {
+                det.on_replication(address, replication_of(n), local);
+            }
+        }
+        for (const auto& e : det.take_output().events) {
+            if (e.kind == detect::Event::Kind::kSdown) {
+                ++result_.coverage.sdowns;
+                trace(10, w.index, std::hash<std::string>{}(e.node_id));
+                note(w.id + " detector: SDOWN " + name(e.node_id) + " (" +
+                     std::string(detect::to_string(e.evidence)) + ")");
+            } else if (e.kind == detect::Event::Kind::kSafeModeEntered) {
+                ++result_.coverage.safe_modes;
+                note(w.id + " detector: safe mode");
+            }
+        }
+        // vote.cpp's feed_local(): safe mode and every opinion, each tick.
+        w.c->set_safe_mode(det.in_safe_mode(local), local);
+        for (const auto& o : det.opinions(local)) {
+            proto::Opinion p;
+            p.node = o.node_id.empty() ? o.address : o.node_id;
+            p.sdown = o.sdown;
+            p.evidence = o.evidence == detect::Evidence::kDead ? proto::Evidence::kDead
+                         : o.evidence == detect::Evidence::kUnresponsive
+                             ? proto::Evidence::kUnresponsive
+                             : proto::Evidence::kNone;
+            p.down_for = o.down_for;
+            p.pfail_reports = o.cluster_flags_pfail ? 1 : 0;
+            p.fail_reports = o.cluster_flags_fail ? 1 : 0;
+            p.replicas_link_down = o.replicas_report_link_down ? 1 : 0;
+            if (o.sdown) {
+                w.sdown_since.emplace(p.node, now_);
+                w.last_sdown[p.node] = now_;
+            } else {
+                w.sdown_since.erase(p.node);
+            }
+            w.c->set_opinion(p, local);
+        }
+        drain(w);
+        if (w.c) {
+            verify(w);
+        }
+        if (w.c) {
+            failover_tick(w);
+        }
+    }
+
+    /// CLUSTER NODES from every node this watcher reaches; the topology is rebuilt from
+    /// them and the detector's node set follows it (lib/watch's rebuild_topology and
+    /// apply_node_set). With no view at all the last model is kept.
+    void refresh_topology(Watcher& w, TimePoint local) {
+        std::uint64_t mask = 0;
+        for (const auto& [id, n] : nodes_) {
+            if (answers(w, n)) {
+                mask |= std::uint64_t{1} << reporter_bit(id);
+            }
+        }
+        if (mask == 0) {
             return;
         }
-        n.alive = false;
-        ++result_.coverage.master_kills;
-        trace(4, std::hash<std::string>{}(n.id));
-        note("Redis master " + n.id + " killed");
-        for (auto& w : watchers_) {
-            schedule(now_ + uniform(detect_lo, detect_hi),
-                     OpinionChange{w->index, n.id, true, OpinionChange::Guard::kNodeDead});
+        auto& cached = topologies_[mask];
+        if (!cached) {
+            std::vector<cluster::ClusterView> views;
+            for (const auto& [id, n] : nodes_) {
+                if ((mask & (std::uint64_t{1} << reporter_bit(id))) != 0) {
+                    views.push_back(view_of(n));
+                }
+            }
+            cached = std::make_shared<const cluster::Topology>(
+                cluster::Topology::build(std::move(views)));
         }
-    }
-
-    void restart_node(RNode& n) {
-        n.alive = true;
-        trace(5, std::hash<std::string>{}(n.id));
-        note("Redis node " + n.id + " restarted");
-        for (auto& w : watchers_) {
-            schedule(now_ + uniform(50ms, 300ms),
-                     OpinionChange{w->index, n.id, false, OpinionChange::Guard::kNodeAlive});
+        w.topology = cached;
+        std::vector<detect::KnownNode> known;
+        for (const auto& node : w.topology->nodes()) {
+            detect::KnownNode k;
+            k.address = node.address.endpoint();
+            k.node_id = node.id;
+            k.cluster_says_master = node.role == cluster::NodeRole::kMaster;
+            if (node.master_id) {
+                if (const auto* m = w.topology->node(*node.master_id); m != nullptr) {
+                    k.master_address = m->address.endpoint();
+                }
+            }
+            known.push_back(std::move(k));
         }
+        w.detector->set_nodes(known, local);
     }
 
-    void schedule(TimePoint at, OpinionChange c) {
-        opinion_changes_.emplace(std::make_pair(at, ++flight_seq_), std::move(c));
+    std::size_t reporter_bit(const std::string& id) const {
+        return static_cast<std::size_t>(std::distance(nodes_.begin(), nodes_.find(id)));
     }
 
-    void apply_opinion_changes() {
-        while (!opinion_changes_.empty() && opinion_changes_.begin()->first.first <= now_) {
-            OpinionChange ch = opinion_changes_.begin()->second;
-            opinion_changes_.erase(opinion_changes_.begin());
-            const RNode& n = nodes_.at(ch.node);
-            if ((ch.guard == OpinionChange::Guard::kNodeDead && n.alive) ||
-                (ch.guard == OpinionChange::Guard::kNodeAlive && !n.alive)) {
+    /// failover.cpp's FailoverService::on_tick: on the leader with a lease, plan every
+    /// ODOWN master with lib/failover and propose the record.
+    void failover_tick(Watcher& w) {
+        const TimePoint local = w.local(now_);
+        if (!w.c->is_leader() || !w.c->lease_valid(local) || !w.topology) {
+            return;
+        }
+        const cluster::Topology& topology = *w.topology;
+        const auto topology_keep = w.topology;  // a proposal's drain may refresh nothing, but
+        const auto& nodes = w.detector->nodes();
+        const std::map<std::string, consensus::OdownState> odown = w.c->odown();
+        for (const auto& [node_id, od] : odown) {
+            if (!w.c || !w.c->is_leader()) {
+                return;  // crashed or stepped down while draining the previous proposal
+            }
+            auto master = failover::failed_master_from(topology, node_id);
+            if (!master) {
                 continue;
             }
-            Watcher& w = *watchers_[ch.watcher];
-            const bool was = w.sdown_since.contains(ch.node);
-            if (ch.sdown == was) {
+            const auto key = failover::record_key(*master);
+            // DIFFERS from failover.cpp (which skips every existing record): an aborted
+            // record is planned again, and propose() reopens it with its original value.
+            // Without this a failure whose command failed could never be retried (the
+            // simulation's liveness check found it: a master restarted after a failed
+            // FORCE and killed again at the same epoch was never promoted).
+            if (auto r = w.c->records().find(key);
+                r != w.c->records().end() && r->second.phase != RecordPhase::kAborted) {
                 continue;
             }
-            if (ch.sdown) {
-                w.sdown_since[ch.node] = now_;
-            } else {
-                w.sdown_since.erase(ch.node);
+            failover::PlanInput in;
+            in.master = *master;
+            in.evidence = od.evidence;
+            in.since_last_contact = od.min_down_for;
+            in.now = local;
+            in.topology = &topology;
+            in.nodes = &nodes;
+            in.masters = failover::master_liveness(topology, nodes);
+            if (const auto* st = failover::find_status(nodes, master->id, master->address);
+                st != nullptr && st->replication) {
+                in.master_offset = st->replication->master_repl_offset;
             }
-            w.last_sdown[ch.node] = now_;
-            note(w.id + (ch.sdown ? " detects " : " clears ") + ch.node);
-            if (w.running(now_)) {
-                feed_opinion(w, ch.node, ch.sdown);
+            in.policy = policy_;
+            in.facts.slots_migrating = failover::shard_migrating(topology, *master);
+            in.facts.promoted_by_cluster = failover::cluster_promotion(topology, *master);
+            if (auto last = w.last_success.find(key.shard); last != w.last_success.end()) {
+                const auto since = local - last->second;
+                if (since < kCooldown) {
+                    in.facts.in_cooldown = true;
+                    in.facts.cooldown_remaining = kCooldown - since;
+                }
             }
+            const auto plan = failover::plan_failover(in);
+            if (cfg_.keep_trace) {
+                auto& said = w.plan_said[key];
+                if (said != plan.reason()) {
+                    said = plan.reason();
+                    note(w.id + " plan for " + key_text(key) + ": " + said);
+                }
+            }
+            if (plan.get<failover::Wait>() != nullptr) {
+                ++result_.coverage.plan_waits;
+                continue;
+            }
+            if (const auto* v = plan.get<failover::Veto>()) {
+                ++result_.coverage.plan_vetoes;
+                trace(11, w.index, static_cast<std::uint64_t>(v->why));
+                continue;
+            }
+            const auto* act = plan.get<failover::Act>();
+            if (act == nullptr || act->fence_remaining.count() > 0) {
+                continue;
+            }
+            FailoverRecord record;
+            record.key = key;
+            record.replica = act->replica;
+            record.mode = act->mode;
+            auto got = w.c->propose(record, local);
+            if (!got) {
+                continue;
+            }
+            ++result_.coverage.proposals;
+            note(w.id + " proposes " + key_text(key) + " -> " + name(got->replica) + " " +
+                 std::string(proto::to_string(got->mode)) + " (" + act->reason + ")");
+            // No failover without an ODOWN quorum: the record's watchers, checked against
+            // what their own detectors said.
+            if (got->odown_watchers.size() < base_.effective_quorum()) {
+                violation("record for " + key_text(key) + " decided by " +
+                          std::to_string(got->odown_watchers.size()) + " watchers");
+            }
+            for (const auto& sw : got->odown_watchers) {
+                if (!sdown_recently(*watchers_[index_of(sw)], node_id, 2s)) {
+                    violation("record for " + key_text(key) + " counts " + sw +
+                              " whose detector never said SDOWN");
+                }
+            }
+            proposed_.emplace(got->key, got->replica);
+            drain(w);
         }
     }
 
@@ -497,175 +796,407 @@ class Sim {
         return it != w.last_sdown.end() && now_ - it->second <= window;
     }
 
-    /// Stand-in for issue #5's failover decision: on the leader, for every ODOWN master
-    /// (re-read from the model, as the shell re-reads CLUSTER NODES), pick the first live
-    /// replica and propose, respecting a per-shard cooldown.
-    void decide_failovers(Watcher& w) {
-        if (!w.running(now_) || !w.c->is_leader()) {
-            return;
-        }
-        const TimePoint local = w.local(now_);
-        std::vector<std::string> odown;
-        for (const auto& [node, st] : w.c->odown()) {
-            odown.push_back(node);
-        }
-        for (const auto& node : odown) {
-            if (!w.c) {
-                return;  // crashed while draining the previous proposal
-            }
-            auto nit = nodes_.find(node);
-            if (nit == nodes_.end() || nit->second.alive) {
-                continue;
-            }
-            Shard& sh = shards_.at(nit->second.shard);
-            if (sh.master != node || now_ - sh.last_change < kCooldown) {
-                continue;
-            }
-            bool busy = false;
-            for (const auto& [key, r] : w.c->records()) {
-                busy = busy || (key.shard == sh.id && r.phase != RecordPhase::kDone &&
-                                r.phase != RecordPhase::kAborted &&
-                                !(key.failed_master == node && key.config_epoch == sh.epoch));
-            }
-            if (busy) {
-                continue;
-            }
-            // Any live replica: different leaders may well choose differently (issue #5's
-            // choice depends on offsets each one read), which the Paxos rule must absorb.
-            std::vector<std::string> live;
-            for (const auto& id : sh.nodes) {
-                if (id != node && nodes_.at(id).alive) {
-                    live.push_back(id);
-                }
-            }
-            if (live.empty()) {
-                continue;
-            }
-            const std::string replica = live[rng_.uniform(0, live.size() - 1)];
-            FailoverRecord r;
-            r.key = RecordKey{sh.id, node, sh.epoch};
-            r.replica = replica;
-            auto got = w.c->propose(r, local);
-            if (!got) {
-                continue;
-            }
-            ++result_.coverage.proposals;
-            note(w.id + " proposes " + node + "@" + std::to_string(sh.epoch) + " -> " +
-                 got->replica);
-            // No failover without an ODOWN quorum: check the record's watchers against
-            // the ground truth of their detectors.
-            if (got->odown_watchers.size() < base_.effective_quorum()) {
-                violation("record for " + node + " decided by " +
-                          std::to_string(got->odown_watchers.size()) + " watchers");
-            }
-            for (const auto& sw : got->odown_watchers) {
-                if (!sdown_recently(*watchers_[index_of(sw)], node, 2s)) {
-                    violation("record for " + node + " counts " + sw + " which never saw it down");
-                }
-            }
-            proposed_.emplace(got->key, got->replica);
-            drain(w);
-        }
-    }
-
-    /// The shell executing an Action: lease check, compare-and-set against Redis, send.
+    /// failover.cpp's execute(): compare-and-set on the target's fresh CLUSTER NODES,
+    /// lease check, the command, then verification.
     void execute(Watcher& w, const consensus::Action& a) {
         const FailoverRecord& r = a.record;
         auto chosen = committed_.find(r.key);
         if (chosen == committed_.end() || chosen->second != r.replica) {
-            violation("action for a record not committed with that value: " + r.key.failed_master +
-                      " -> " + r.replica);
+            violation("action for a record not committed with that value: " + key_text(r.key) +
+                      " -> " + name(r.replica));
         }
-        if (w.local(now_) >= a.lease_until) {
+        if (w.executing.contains(r.key)) {
             return;
         }
-        const Shard& sh = shards_.at(r.key.shard);
-        const bool target_is_replica =
-            std::find(sh.nodes.begin(), sh.nodes.end(), r.replica) != sh.nodes.end() &&
-            sh.master != r.replica;
-        RecordPhase outcome;
-        if (sh.master == r.key.failed_master && sh.epoch == r.key.config_epoch &&
-            target_is_replica) {
-            if (nodes_.at(sh.master).alive) {
-                outcome = RecordPhase::kAborted;  // issue #5 re-verifies: it came back
-            } else {
-                const bool stalled = in_fault_phase_ && rng_.chance(5, 100);
-                const TimePoint land =
-                    now_ + (stalled ? uniform(500ms, kMaxStall) : uniform(1ms, 20ms));
-                commands_.emplace(std::make_pair(land, ++flight_seq_),
-                                  Command{r.key, r.replica, w.index});
-                ++result_.coverage.commands;
-                trace(6, w.index, std::hash<std::string>{}(r.replica));
-                note(w.id + " sends CLUSTER FAILOVER FORCE to " + r.replica + " for " +
-                     r.key.failed_master + (stalled ? " (stalled)" : ""));
-                outcome = RecordPhase::kCommandSent;
-            }
-        } else if (sh.master == r.replica) {
-            outcome = RecordPhase::kDone;
-        } else {
-            ++result_.coverage.cas_refused;
-            outcome = RecordPhase::kAborted;
+        if (r.odown_watchers.size() < base_.effective_quorum()) {
+            violation("action for " + key_text(r.key) + " without an ODOWN quorum");
         }
-        w.c->report_progress(r.key, outcome, w.local(now_));
+        const TimePoint local = w.local(now_);
+        // DIFFERS from failover.cpp: every outcome that leaves no command in flight
+        // reports kAborted (failover.cpp reports nothing for "failed"/"retrying", and the
+        // vote hands a record to execute once per term: the failure then waits for the
+        // next election). Aborted, the next plan reopens it with the same value.
+        auto abort = [&](const std::string& why) {
+            note(w.id + " execute " + key_text(r.key) + ": " + why);
+            w.c->report_progress(r.key, RecordPhase::kAborted, local);
+            drain(w);
+        };
+        if (!w.topology || w.topology->node(r.replica) == nullptr) {
+            abort("the chosen replica is not in the topology");
+            return;
+        }
+        auto tn = nodes_.find(r.replica);
+        if (tn == nodes_.end() || !answers(w, tn->second)) {
+            abort("cannot read CLUSTER NODES from the target");
+            return;
+        }
+        const RNode& target = tn->second;
+        const cluster::Topology fresh =
+            cluster::Topology::build(std::vector<cluster::ClusterView>{view_of(target)});
+        if (auto cas = failover::still_valid(r, fresh); !cas) {
+            const auto* t = fresh.node(r.replica);
+            ++result_.coverage.cas_refused;
+            const bool promoted = t != nullptr && t->role == cluster::NodeRole::kMaster;
+            note(w.id + " compare-and-set refuses " + key_text(r.key) + ": " + cas.reason);
+            w.c->report_progress(r.key, promoted ? RecordPhase::kDone : RecordPhase::kAborted,
+                                 local);
+            drain(w);
+            return;
+        }
+        if (local >= a.lease_until) {
+            abort("the lease ran out before the command could leave");
+            return;
+        }
+        // What the compare-and-set read must be true of the model: the record's master
+        // still serves its slots at its epoch and the target still replicates it.
+        const RNode& failed = nodes_.at(r.key.failed_master);
+        if (!(failed.owns && failed.epoch == r.key.config_epoch && !target.master &&
+              target.master_id == failed.id)) {
+            violation("command for " + key_text(r.key) + " left although the record's master " +
+                      "no longer serves its slots at that epoch (compare-and-set skipped?)");
+        }
+        if (failed.serving(now_) && !failed.isolated) {
+            ++result_.coverage.master_alive_at_send;
+        }
+        // A pause between the check and the command leaving (GC, SIGSTOP, a VM stall):
+        // the command lands when the watcher resumes. Only in the fault phase.
+        const bool held = in_fault_phase_ && rng_.chance(5, 100);
+        TimePoint land = now_ + uniform(1ms, 20ms);
+        if (held) {
+            w.paused_until = now_ + uniform(300ms, kMaxHold);
+            land = w.paused_until + uniform(1ms, 20ms);
+            ++result_.coverage.pauses;
+            ++result_.coverage.held_commands;
+        }
+        commands_.emplace(std::make_pair(land, ++flight_seq_),
+                          Command{r.key, r.replica, r.mode, w.index});
+        ++result_.coverage.commands;
+        trace(6, w.index, std::hash<std::string>{}(r.replica), held);
+        note(w.id + " sends CLUSTER FAILOVER " + std::string(proto::to_string(r.mode)) + " to " +
+             name(r.replica) + " for " + key_text(r.key) + (held ? " (held by a pause)" : ""));
+        w.executing.insert(r.key);
+        w.verifying.push_back(Verification{r.key, r.replica, local + kVerifyTimeout, held});
+        if (!held) {
+            w.c->report_progress(r.key, RecordPhase::kCommandSent, local);
+        }
     }
 
+    /// failover.cpp's verification: the target reports role:master within
+    /// failover.timeout → done, and the shard's cooldown starts.
+    void verify(Watcher& w) {
+        const TimePoint local = w.local(now_);
+        std::vector<Verification> still;
+        for (auto& v : std::exchange(w.verifying, {})) {
+            if (!w.c) {
+                return;
+            }
+            if (v.report_sent) {
+                v.report_sent = false;
+                w.c->report_progress(v.key, RecordPhase::kCommandSent, local);
+            }
+            const RNode& t = nodes_.at(v.target);
+            if (answers(w, t) && t.master) {
+                w.last_success[v.key.shard] = local;
+                ++result_.coverage.failovers_verified;
+                w.executing.erase(v.key);
+                w.c->report_progress(v.key, RecordPhase::kDone, local);
+                continue;
+            }
+            if (local >= v.deadline) {
+                // "failed": not master within failover.timeout. DIFFERS from failover.cpp,
+                // which reports nothing: aborted, so that the failure can be retried.
+                w.executing.erase(v.key);
+                note(w.id + " failover of " + key_text(v.key) + " not verified in time");
+                w.c->report_progress(v.key, RecordPhase::kAborted, local);
+                continue;
+            }
+            still.push_back(v);
+        }
+        w.verifying = std::move(still);
+        drain(w);
+    }
+
+    // ------------------------------------------------------------------ Redis model
+    std::vector<std::string> nodes_by_shard(std::size_t s) const {
+        std::vector<std::string> out;
+        for (const auto& [id, n] : nodes_) {
+            if (n.home == s) {
+                out.push_back(id);
+            }
+        }
+        std::sort(out.begin(), out.end(), [&](const std::string& a, const std::string& b) {
+            return nodes_.at(a).name < nodes_.at(b).name;
+        });
+        return out;
+    }
+
+    void model_changed() { topologies_.clear(); }
+
+    /// CLUSTER NODES as node `reporter` answers it. Every node's view is the cluster's
+    /// current configuration (gossip is not modelled): masters with their slots and
+    /// epochs, replicas with their master, an old master that lost its slots as a master
+    /// without slots until it rejoins.
+    cluster::ClusterView view_of(const RNode& reporter) const {
+        cluster::ClusterView v;
+        v.reporter_id = reporter.id;
+        for (const auto& [id, n] : nodes_) {
+            cluster::ClusterNode c;
+            c.id = id;
+            c.address.ip = n.ip;
+            c.address.port = n.port;
+            c.address.cport = static_cast<std::uint16_t>(n.port + 10000);
+            c.flags.myself = id == reporter.id;
+            c.flags.master = n.master;
+            c.flags.replica = !n.master;
+            if (!n.master) {
+                c.master_id = n.master_id;
+                c.config_epoch = nodes_.at(n.master_id).epoch;
+            } else {
+                c.config_epoch = n.epoch;
+            }
+            if (n.owns) {
+                c.slots.push_back(shards_[*n.owns].range);
+            }
+            v.nodes.push_back(std::move(c));
+        }
+        return v;
+    }
+
+    /// INFO replication of `n` now. A replica's link closes when its master's process
+    /// dies; a stopped or cut-off master leaves it up with master_last_io growing (Redis
+    /// notices only after repl-timeout, 60 s, longer than a run).
+    cluster::ReplicationInfo replication_of(const RNode& n) const {
+        cluster::ReplicationInfo r;
+        r.master_replid = "0000000000000000000000000000000000000000";
+        r.master_repl_offset = n.offset;
+        if (n.master) {
+            r.role = cluster::ReplicationRole::kMaster;
+            return r;
+        }
+        const RNode& m = nodes_.at(n.master_id);
+        r.role = cluster::ReplicationRole::kReplica;
+        r.master_host = m.ip;
+        r.master_port = m.port;
+        r.slave_repl_offset = n.offset;
+        r.slave_priority = 100;
+        if (n.link_down_since) {
+            r.master_link_status = cluster::MasterLinkStatus::kDown;
+            r.master_last_io_seconds_ago = -1;
+            r.master_link_down_since_seconds =
+                std::chrono::duration_cast<std::chrono::seconds>(now_ - *n.link_down_since).count();
+        } else {
+            r.master_link_status = cluster::MasterLinkStatus::kUp;
+            r.master_last_io_seconds_ago =
+                std::chrono::duration_cast<std::chrono::seconds>(now_ - n.last_master_io).count();
+        }
+        return r;
+    }
+
+    /// Two nodes can talk over the bus and their replication link.
+    bool linked(const RNode& a, const RNode& b) const {
+        return a.serving(now_) && b.serving(now_) && !a.isolated && !b.isolated;
+    }
+
+    /// Time passes in Redis: masters take writes, replicas follow while linked, paused
+    /// and cut-off nodes come back (and old masters rejoin), commands land.
+    void redis_step() {
+        for (auto& [id, n] : nodes_) {
+            if (n.was_paused && !n.paused(now_)) {
+                n.was_paused = false;
+                note("Redis " + n.name + " resumes");
+                maybe_rejoin(n);
+            }
+            if (n.isolated && now_ >= n.isolated_until) {
+                n.isolated = false;
+                note("Redis " + n.name + " back on the bus");
+                maybe_rejoin(n);
+            }
+        }
+        for (auto& [id, n] : nodes_) {
+            if (n.master && n.owns && n.serving(now_)) {
+                n.offset += 10;
+            }
+        }
+        for (auto& [id, n] : nodes_) {
+            if (n.master || !n.alive) {
+                continue;
+            }
+            const RNode& m = nodes_.at(n.master_id);
+            if (!m.alive) {
+                if (!n.link_down_since) {
+                    n.link_down_since = now_;
+                }
+                continue;
+            }
+            if (n.link_down_since && linked(n, m)) {
+                n.link_down_since.reset();  // reconnected (partial resync)
+            }
+            if (!n.link_down_since && linked(n, m)) {
+                n.offset = m.offset;
+                n.last_master_io = now_;
+            }
+        }
+        land_commands();
+    }
+
+    /// A node that serves again and finds its slots owned at a higher epoch follows the
+    /// new owner (Redis: an old master rejoins as a replica of its replacement).
+    void maybe_rejoin(RNode& n) {
+        if (!n.master || n.owns || !n.serving(now_) || n.isolated) {
+            return;
+        }
+        const RShard& sh = shards_[n.home];
+        n.master = false;
+        n.master_id = sh.owner;
+        n.epoch = 0;
+        n.offset = nodes_.at(sh.owner).offset;  // full resync
+        n.link_down_since.reset();
+        n.last_master_io = now_;
+        ++result_.coverage.rejoins;
+        model_changed();
+        trace(12, std::hash<std::string>{}(n.id));
+        note("Redis " + n.name + " rejoins as a replica of " + name(sh.owner));
+    }
+
+    void kill(RNode& n) {
+        if (!n.alive) {
+            return;
+        }
+        n.alive = false;
+        result_.coverage.master_kills += n.master && n.owns ? 1u : 0u;
+        trace(4, std::hash<std::string>{}(n.id));
+        note("Redis " + n.name + (n.master ? " (master) killed" : " (replica) killed"));
+    }
+
+    void restart_node(RNode& n) {
+        n.alive = true;
+        n.paused_until = TimePoint{};
+        n.was_paused = false;
+        trace(5, std::hash<std::string>{}(n.id));
+        note("Redis " + n.name + " restarted");
+        maybe_rejoin(n);
+        if (!n.master) {
+            n.link_down_since.reset();
+            n.last_master_io = now_;
+        }
+    }
+
+    /// Redis acting on a failover command that reached the target.
     void land_commands() {
         while (!commands_.empty() && commands_.begin()->first.first <= now_) {
             Command cmd = commands_.begin()->second;
             commands_.erase(commands_.begin());
-            Shard& sh = shards_.at(cmd.key.shard);
-            const RNode& target = nodes_.at(cmd.target);
-            if (!target.alive || sh.master == cmd.target) {
-                ++result_.coverage.late_commands;
+            RNode& t = nodes_.at(cmd.target);
+            if (!t.alive) {
+                ++result_.coverage.late_commands;  // connection refused: lost
                 continue;
             }
-            // CLUSTER FAILOVER FORCE: the replica takes over with a new epoch.
-            if (sh.master != cmd.key.failed_master) {
-                violation("failover command for " + cmd.key.failed_master + "@" +
-                          std::to_string(cmd.key.config_epoch) +
-                          " landed after a newer failover (master now " + sh.master + ")");
+            if (t.paused(now_)) {  // read when the process resumes
+                commands_.emplace(std::make_pair(t.paused_until, ++flight_seq_), cmd);
+                continue;
             }
-            if (++promotions_[cmd.key] > 1) {
-                violation("second promotion for one failure of " + cmd.key.failed_master);
+            // Does the shard still look as the command's compare-and-set saw it? If not, a
+            // newer failover (of this failure, by another command, or of a later one)
+            // happened in between: the command is stale and must not promote anything.
+            const RNode& failed = nodes_.at(cmd.key.failed_master);
+            const bool stale = !(failed.owns && failed.epoch == cmd.key.config_epoch && !t.master &&
+                                 t.master_id == failed.id);
+            if (t.master) {
+                ++result_.coverage.stale_rejected;  // ERR: already a master (harmless)
+                trace(16, std::hash<std::string>{}(t.id));
+                note("Redis: " + t.name + " refuses CLUSTER FAILOVER for " + key_text(cmd.key) +
+                     " from " + ids_[cmd.from] + ": already a master");
+                continue;
             }
-            sh.master = cmd.target;
-            sh.epoch = ++epoch_;
-            sh.last_change = now_;
-            ++result_.coverage.promotions;
-            trace(7, std::hash<std::string>{}(cmd.target), sh.epoch);
-            note("Redis: " + cmd.target + " promoted in " + sh.id + " epoch " +
-                 std::to_string(sh.epoch));
+            // Redis cannot tell: it runs the election for the target's current master.
+            const bool promoted = redis_failover(t, nodes_.at(t.master_id), cmd.mode);
+            if (stale) {
+                if (promoted) {
+                    violation("a stale command for " + key_text(cmd.key) + " (from " +
+                              ids_[cmd.from] + ") landed after a newer failover and promoted " +
+                              t.name);
+                } else {
+                    ++result_.coverage.stale_rejected;
+                }
+            }
+            if (promoted && ++promotions_[cmd.key] > 1) {
+                violation("second promotion for one failure: " + key_text(cmd.key));
+            }
         }
     }
 
-    /// The leader's shell verifies commands it sent (issue #5's "verify" phase).
-    void verify(Watcher& w) {
-        if (!w.running(now_) || !w.c->is_leader()) {
-            return;
+    /// CLUSTER FAILOVER FORCE / TAKEOVER at replica `t` of master `m` (cluster.c):
+    /// FORCE needs the votes of a majority of slot-owning masters reachable from `t`; a
+    /// master refuses to vote for a replica of `m` within 2 x cluster-node-timeout of its
+    /// last such vote. TAKEOVER takes a new epoch without a vote.
+    bool redis_failover(RNode& t, RNode& m, proto::FailoverMode mode) {
+        if (!m.owns) {
+            return false;  // its master serves no slots: nothing to take over
         }
-        std::vector<std::pair<RecordKey, RecordPhase>> reports;
-        for (const auto& [key, r] : w.c->records()) {
-            if (r.phase != RecordPhase::kCommandSent) {
-                continue;
+        if (mode == proto::FailoverMode::kForce) {
+            std::size_t total = 0;
+            std::size_t votes = 0;
+            for (auto& [id, v] : nodes_) {
+                if (!v.master || !v.owns) {
+                    continue;
+                }
+                ++total;
+                if (!linked(t, v)) {
+                    continue;
+                }
+                auto last = v.voted_time.find(m.id);
+                if (last != v.voted_time.end() && now_ - last->second < 2 * kClusterNodeTimeout) {
+                    ++result_.coverage.force_votes_throttled;
+                    continue;
+                }
+                v.voted_time[m.id] = now_;
+                ++votes;
             }
-            const Shard& sh = shards_.at(key.shard);
-            if (sh.master == r.replica) {
-                reports.emplace_back(key, RecordPhase::kDone);
-            } else if (sh.master != key.failed_master) {
-                reports.emplace_back(key, RecordPhase::kAborted);
+            if (votes < total / 2 + 1) {
+                ++result_.coverage.force_failed;
+                trace(13, std::hash<std::string>{}(t.id), votes);
+                note("Redis: FORCE at " + t.name + " failed: " + std::to_string(votes) + " of " +
+                     std::to_string(total) + " masters voted");
+                return false;
+            }
+        } else {
+            ++result_.coverage.takeovers;
+        }
+        const std::size_t s = *m.owns;
+        m.owns.reset();
+        t.master = true;
+        t.master_id.clear();
+        t.owns = s;
+        t.epoch = ++epoch_;
+        t.link_down_since.reset();
+        shards_[s].owner = t.id;
+        for (auto& [id, n] : nodes_) {
+            if (!n.master && n.master_id == m.id) {
+                n.master_id = t.id;  // the other replicas follow the new master
+                n.link_down_since.reset();
+                n.last_master_io = now_;
             }
         }
-        for (const auto& [key, phase] : reports) {
-            w.c->report_progress(key, phase, w.local(now_));
-        }
-        drain(w);
+        ++result_.coverage.promotions;
+        model_changed();
+        trace(7, std::hash<std::string>{}(t.id), t.epoch);
+        note("Redis: " + t.name + " promoted (" + std::string(proto::to_string(mode)) + ") over " +
+             m.name + ", epoch " + std::to_string(t.epoch));
+        maybe_rejoin(m);
+        return true;
     }
 
     // ------------------------------------------------------------------ faults
+    RNode& random_node() {
+        auto it = nodes_.begin();
+        std::advance(it, static_cast<long>(rng_.uniform(0, nodes_.size() - 1)));
+        return it->second;
+    }
+
     void faults() {
         in_fault_phase_ = true;
         const std::size_t n = watchers_.size();
-        if (rng_.chance(1, 300)) {  // partitions
+        if (rng_.chance(1, 300)) {  // partitions between watchers
             ++result_.coverage.partitions;
             const auto kind = rng_.uniform(0, 2);
             const auto victim = static_cast<std::size_t>(rng_.uniform(0, n - 1));
@@ -673,7 +1204,7 @@ class Sim {
                 if (o == victim) {
                     continue;
                 }
-                if (kind == 0) {  // full: isolate one or two watchers
+                if (kind == 0) {  // full: isolate one watcher
                     cut_.insert({victim, o});
                     cut_.insert({o, victim});
                 } else if (kind == 1) {  // one-way
@@ -720,9 +1251,12 @@ class Sim {
             last_jump_ = now_;
             note(w.id + " clock jumps");
         }
+        // Redis: kill a master (sometimes a replica), restart dead nodes.
         if (rng_.chance(1, 500)) {
-            Shard& sh = shards_.at("s" + std::to_string(rng_.uniform(0, 2)));
-            kill_master(sh, 300ms, 1500ms);
+            kill(nodes_.at(shards_[rng_.uniform(0, 2)].owner));
+        }
+        if (rng_.chance(1, 2000)) {
+            kill(random_node());
         }
         if (rng_.chance(1, 300)) {
             std::vector<RNode*> dead;
@@ -735,40 +1269,80 @@ class Sim {
                 restart_node(*dead[rng_.uniform(0, dead.size() - 1)]);
             }
         }
-        if (rng_.chance(1, 600)) {  // a minority wrongly suspects a live master
-            const Shard& sh = shards_.at("s" + std::to_string(rng_.uniform(0, 2)));
-            const std::size_t k = base_.effective_quorum() - 1;
-            for (std::size_t i = 0; i < k; ++i) {
-                const auto wi = static_cast<std::size_t>(rng_.uniform(0, n - 1));
-                schedule(now_,
-                         OpinionChange{wi, sh.master, true, OpinionChange::Guard::kNodeAlive});
-                schedule(now_ + uniform(500ms, 3s),
-                         OpinionChange{wi, sh.master, false, OpinionChange::Guard::kNodeAlive});
+        // Redis: a stopped process (timeouts only), usually a master.
+        if (rng_.chance(1, 1200)) {
+            RNode& r =
+                rng_.chance(2, 3) ? nodes_.at(shards_[rng_.uniform(0, 2)].owner) : random_node();
+            if (r.alive && !r.paused(now_)) {
+                r.paused_until = now_ + uniform(500ms, 6s);
+                r.was_paused = true;
+                ++result_.coverage.redis_pauses;
+                trace(14, std::hash<std::string>{}(r.id));
+                note("Redis " + r.name + " paused");
             }
+        }
+        // Redis: a node cut off from the bus and its replicas, and from some watchers.
+        if (rng_.chance(1, 1200)) {
+            RNode& r =
+                rng_.chance(2, 3) ? nodes_.at(shards_[rng_.uniform(0, 2)].owner) : random_node();
+            if (!r.isolated) {
+                r.isolated = true;
+                r.isolated_until = now_ + uniform(1s, 7s);
+                for (std::size_t i = 0; i < n; ++i) {
+                    if (rng_.chance(1, 2)) {
+                        redis_cut_.insert({i, r.id});
+                    }
+                }
+                ++result_.coverage.redis_partitions;
+                trace(15, std::hash<std::string>{}(r.id));
+                note("Redis " + r.name + " cut off from the bus");
+            }
+        }
+        // A watcher alone loses its path to a node (it alone sees timeouts).
+        if (rng_.chance(1, 600)) {
+            const auto i = static_cast<std::size_t>(rng_.uniform(0, n - 1));
+            RNode& r =
+                rng_.chance(1, 2) ? nodes_.at(shards_[rng_.uniform(0, 2)].owner) : random_node();
+            redis_cut_.insert({i, r.id});
+            ++result_.coverage.redis_partitions;
+            note(ids_[i] + " loses its path to Redis " + r.name);
+        }
+        if (rng_.chance(1, 500) && !redis_cut_.empty()) {
+            redis_cut_.clear();
+            note("watcher-to-Redis paths healed");
         }
     }
 
     void heal() {
         in_fault_phase_ = false;
         cut_.clear();
+        redis_cut_.clear();
         drop_permille_ = 0;
         dup_permille_ = 0;
         max_delay_ = 5ms;
         note("--- healing: liveness phase ---");
         for (auto& [id, node] : nodes_) {
+            if (node.isolated) {
+                node.isolated_until = now_;
+            }
+            if (node.paused(now_)) {
+                node.paused_until = now_;
+            }
             if (!node.alive) {
                 restart_node(node);
             }
         }
+        // Messages held for a paused watcher are read as soon as it resumes, now.
+        std::map<std::pair<TimePoint, std::uint64_t>, Flight> flights;
+        for (auto& [at, f] : flights_) {
+            const TimePoint to = watchers_[f.to]->paused_until > now_ ? now_ + kStep : at.first;
+            flights.emplace(std::make_pair(std::min(at.first, to), at.second), std::move(f));
+        }
+        flights_ = std::move(flights);
         for (auto& w : watchers_) {
             w->paused_until = std::min(w->paused_until, now_);
             w->down_until = std::min(w->down_until, now_);
             w->crash_mid_output = false;
-            for (const auto& [node, since] : std::map<std::string, TimePoint>(w->sdown_since)) {
-                if (nodes_.at(node).alive) {
-                    schedule(now_ + 100ms, OpinionChange{w->index, node, false});
-                }
-            }
         }
     }
 
@@ -800,38 +1374,20 @@ class Sim {
                 start(*w);
             }
         }
-        land_commands();
-        apply_opinion_changes();
+        redis_step();
         deliver();
         for (auto& w : watchers_) {
+            if (!w->running(now_)) {
+                continue;
+            }
+            if (w->local(now_) >= w->next_tick) {
+                // A late tick (after a pause) is not replayed: the next one is a period on.
+                w->next_tick = std::max(w->next_tick + kShellTick, w->local(now_));
+                shell_tick(*w);
+            }
             if (w->running(now_)) {
-                if (w->paused_until != TimePoint{} && w->paused_until <= now_) {
-                    w->paused_until = TimePoint{};
-                    // The detector resumes and reports its current view of every node.
-                    for (const auto& [node, rn] : nodes_) {
-                        if (w->c) {
-                            feed_opinion(*w, node, w->sdown_since.contains(node));
-                        }
-                    }
-                }
-                if (!w->c) {
-                    continue;
-                }
-                // The detector's tick repeats its SDOWN opinions (the refresh contract).
-                for (const auto& [node, since] : w->sdown_since) {
-                    feed_opinion(*w, node, true);
-                }
-                if (!w->c) {
-                    continue;
-                }
                 w->c->tick(w->local(now_));
                 drain(*w);
-                if (w->c) {
-                    verify(*w);
-                }
-                if (w->c) {
-                    decide_failovers(*w);
-                }
             }
         }
         check_leases();
@@ -840,15 +1396,23 @@ class Sim {
     SimConfig cfg_;
     consensus::SplitMix64 rng_;
     consensus::Config base_;
+    detect::DetectorConfig detector_config_;
+    failover::Policy policy_;
     std::vector<WatcherId> ids_;
     std::vector<std::unique_ptr<Watcher>> watchers_;
     std::map<std::string, RNode> nodes_;
-    std::map<std::string, Shard> shards_;
+    std::map<std::string, std::string> by_address_;
+    std::vector<RShard> shards_;
     std::uint64_t epoch_ = 0;
     TimePoint now_ = TimePoint(std::chrono::seconds(1));
     bool in_fault_phase_ = true;
+    /// Topologies built from the views of a set of reporters (bit mask), shared by the
+    /// watchers that reach the same nodes; cleared whenever the cluster changes.
+    std::map<std::uint64_t, std::shared_ptr<const cluster::Topology>> topologies_;
 
     std::set<std::pair<std::size_t, std::size_t>> cut_;
+    /// (watcher, node id): the watcher's probes of the node time out.
+    std::set<std::pair<std::size_t, std::string>> redis_cut_;
     std::uint64_t drop_permille_ = 0;
     std::uint64_t dup_permille_ = 0;
     Duration max_delay_ = 5ms;
@@ -856,7 +1420,6 @@ class Sim {
     std::uint64_t flight_seq_ = 0;
     std::map<std::pair<TimePoint, std::uint64_t>, Flight> flights_;
     std::map<std::pair<TimePoint, std::uint64_t>, Command> commands_;
-    std::map<std::pair<TimePoint, std::uint64_t>, OpinionChange> opinion_changes_;
 
     std::map<proto::Term, WatcherId> leaders_;
     std::map<std::pair<std::size_t, proto::Term>, std::size_t> votes_;
