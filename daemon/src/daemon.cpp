@@ -361,7 +361,8 @@ void Daemon::on_vote_event(const std::string& kind, const std::string& detail,
         // The decision also chose the replica (its reasons are in the detail): an alert of
         // its own, about that replica.
         std::string replica;
-        for (const auto& a : failover_->status(io::mono_now())["attempts"]) {
+        const json failover = failover_->status(io::mono_now());
+        for (const auto& a : failover["attempts"]) {
             if (a["shard"] == shard && a["failed_master"] == node_id) {
                 if (const auto* n = watcher_->topology().node(a["replica"].get<std::string>())) {
                     replica = n->address.endpoint();
