@@ -24,7 +24,8 @@
 // at once, before gossip reaches the rest), learning new nodes from the replies. With
 // --sentinels it asks each Sentinel `SENTINEL get-master-addr-by-name` and prefers an answer
 // other than the owner that just failed. A `-READONLY` or `-CLUSTERDOWN` reply is a failed
-// write. Nodes that failed are asked last, so a stopped node delays a lookup only at the end.
+// write. Nodes that failed are asked last, and only when no other node answered (a stopped node
+// would cost a whole timeout per lookup).
 //
 // A benchmark tool, not part of picketd: built only with PICKET_BUILD_IO.
 
@@ -352,6 +353,10 @@ class Probe {
         std::uint64_t best_epoch = 0;
         std::string best;
         for (const auto& e : ask_order()) {
+            // A node that failed lately is asked only when no other answered: a stopped
+            // node would cost a whole timeout per lookup.
+            if (!best.empty() && failed_recently_.count(e))
+                break;
             auto r = co_await client(e).exec(cluster_nodes_command());
             if (!r || !r->is_text()) {
                 if (opt_.verbose) {
