@@ -19,6 +19,8 @@ packages=(
     openssl iproute2 iptables nftables procps psmisc curl ca-certificates python3
     # deploy-file checks: systemd-analyze, xmllint, firewalld's parser, YAML in scripts
     systemd libxml2-utils firewalld python3-yaml shellcheck
+    # packages: cpack's .deb (dpkg-deb) and .rpm (rpmbuild, from Debian's rpm)
+    dpkg-dev rpm
     # model checking of the vote (proto/model)
     spin
 )

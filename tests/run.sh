@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run) and as the README tells people to:
 #   1. install every dependency from Debian (deploy/install-deps.sh, idempotent);
-#   2. configure + build with GCC and -Werror;
+#   2. configure + build with GCC and -Werror (PICKET_PORTABLE=ON: what the packages ship);
 #   3. run every ctest test (labels: unit, integration, later sim);
 #   4. build the pure libraries with clang + ASan/UBSan + libFuzzer instrumentation, run
 #      their unit tests, replay every fuzz corpus and fuzz each target briefly;
@@ -51,7 +51,10 @@ count_ctest() {  # adds ctest's "N tests failed out of M" from a log to the tota
 install() { deploy/install-deps.sh; }
 
 build_main() {
-    cmake -S . -B build/ci -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPICKET_WERROR=ON >/dev/null
+    # PICKET_PORTABLE: the packaged binaries (static third-party libraries and libstdc++) are
+    # the ones every test runs against; package_test packs and checks them.
+    cmake -S . -B build/ci -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPICKET_WERROR=ON \
+        -DPICKET_PORTABLE=ON >/dev/null
     cmake --build build/ci -j "$jobs"
 }
 
