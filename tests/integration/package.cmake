@@ -8,3 +8,11 @@ if(TARGET picketd AND TARGET picketctl)
     set_tests_properties(package_test PROPERTIES LABELS integration TIMEOUT 300
                          SKIP_RETURN_CODE 77)
 endif()
+# docs/metrics.md and docs/configuration.md cover every metric and configuration key.
+if(TARGET picketd)
+    find_package(Python3 REQUIRED COMPONENTS Interpreter)
+    add_test(NAME docs_reference_test
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/docs_reference_test.py
+                     ${PROJECT_SOURCE_DIR} $<TARGET_FILE:picketd>)
+    set_tests_properties(docs_reference_test PROPERTIES LABELS unit TIMEOUT 60)
+endif()
