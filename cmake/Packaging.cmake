@@ -8,6 +8,7 @@
 #   /usr/lib/sysusers.d/picket.conf                 the picket system user
 #   /usr/lib/firewalld/services/picket.xml          firewalld service (peer + HTTP ports)
 #   /usr/share/picket/dashboards/picket.json        Grafana dashboard
+#   /usr/share/picket/grafana/provisioning/         Grafana data source + dashboard provider
 #   /usr/share/picket/prometheus/picket.rules.yml   Prometheus alert rules
 #   /usr/share/picket/redis/acl.conf                least-privilege Redis ACL user
 #   /usr/share/doc/picket/                          README, docs/*.md, examples/ (six VMs,
@@ -52,6 +53,7 @@ install(FILES deploy/systemd/picket.sysusers DESTINATION ${PICKET_SYSUSERSDIR}
         RENAME picket.conf)
 install(FILES deploy/firewalld/picket.xml DESTINATION ${PICKET_FIREWALLD_SERVICEDIR})
 install(FILES dashboards/picket.json DESTINATION ${picket_datadir}/dashboards)
+install(DIRECTORY deploy/grafana/provisioning DESTINATION ${picket_datadir}/grafana)
 install(FILES deploy/prometheus/rules/picket.rules.yml DESTINATION ${picket_datadir}/prometheus)
 install(FILES deploy/redis/acl.conf DESTINATION ${picket_datadir}/redis)
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

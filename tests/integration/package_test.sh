@@ -48,6 +48,8 @@ expected_files=(
     /usr/lib/sysusers.d/picket.conf
     /usr/lib/firewalld/services/picket.xml
     /usr/share/picket/dashboards/picket.json
+    /usr/share/picket/grafana/provisioning/dashboards/picket.yaml
+    /usr/share/picket/grafana/provisioning/datasources/picket.yaml
     /usr/share/picket/prometheus/picket.rules.yml
     /usr/share/picket/redis/acl.conf
     /usr/share/doc/picket/README.md
@@ -136,7 +138,7 @@ else
     fi
 fi
 sed "s#/etc/picket/#$root/etc/picket/#g" "$conf" >"$tmp/picket.yml"
-for secret in $(grep -oE "$root/etc/picket/[a-z.]+" "$tmp/picket.yml" | sort -u); do
+grep -oE "$root/etc/picket/[a-z.]+" "$tmp/picket.yml" | sort -u | while read -r secret; do
     (umask 077 && openssl rand -hex 32 >"$secret")
 done
 if out=$("$root/usr/bin/picketd" --check-config --config "$tmp/picket.yml" 2>&1); then
@@ -149,6 +151,14 @@ if ! out=$("$root/usr/bin/picketctl" --help 2>&1); then fail "installed picketct
 grep -qxF 'ExecStart=/usr/bin/picketd --config /etc/picket/picket.yml' \
     "$root/usr/lib/systemd/system/picketd.service" || fail "the unit's ExecStart does not match the package"
 [ -x "$root/usr/bin/picketd" ] || fail "/usr/bin/picketd is not executable"
+# The packaged files are the repository's, unchanged.
+for pair in deploy/systemd/picketd.service:usr/lib/systemd/system/picketd.service \
+    deploy/examples/picket.yml:etc/picket/picket.yml \
+    deploy/firewalld/picket.xml:usr/lib/firewalld/services/picket.xml \
+    deploy/redis/acl.conf:usr/share/picket/redis/acl.conf \
+    dashboards/picket.json:usr/share/picket/dashboards/picket.json; do
+    cmp -s "$src/${pair%%:*}" "$root/${pair#*:}" || fail "/${pair#*:} differs from ${pair%%:*}"
+done
 grep -qE '^u picket ' "$root/usr/lib/sysusers.d/picket.conf" || fail "sysusers.d defines no picket user"
 
 # 5. Portability (PICKET_PORTABLE=ON builds, which CI's build is): the shipped ELF files.
