@@ -116,6 +116,23 @@ int Daemon::run() {
         return 1;
     }
     http_ = std::move(*server);
+    if (!config_.http.admin_token.empty()) {
+        const auto& admin = config_.http.admin_listen;
+        if (admin.is_unix() || config_.http.admin_tls.enabled) {
+            spdlog::error(
+                "http.admin_listen {}: the admin API serves plain HTTP on a loopback "
+                "address only in this version (no unix socket, no admin_tls yet)",
+                admin.to_string());
+            return 1;
+        }
+        auto a = http::Server::listen(io_.get_executor(), admin.tcp.host, admin.tcp.port, limits,
+                                      [this](const http::Request& r) { return handle_admin(r); });
+        if (!a) {
+            spdlog::error("admin API: {}", a.error());
+            return 1;
+        }
+        admin_ = std::move(*a);
+    }
     alert::AlertDispatcher::Options ao;
     ao.cluster = config_.cluster.name;
     ao.watcher_id = config_.watcher.id;
@@ -136,7 +153,12 @@ int Daemon::run() {
         spdlog::error("{}", v.error());
         return 1;
     }
+    failover_->load_history();
+    failover_->load_maintenance(io::mono_now());
     http_->start();
+    if (admin_) {
+        admin_->start();
+    }
     watcher_->start();
     wait_signals();
     spdlog::info("picketd {} (git {}) watcher {} for cluster {}: {} seed(s), HTTP on {}", version(),
@@ -174,6 +196,9 @@ void Daemon::stop() {
     watcher_->stop();
     if (http_) {
         http_->stop();
+    }
+    if (admin_) {
+        admin_->stop();
     }
     // Connections and timers wind down as their operations complete with "aborted";
     // stop the loop so shutdown is bounded even if a peer is slow.
@@ -340,8 +365,12 @@ void Daemon::on_vote_event(const std::string& kind, const std::string& detail,
         {"quorum_regained", alert::EventType::kQuorumRegained},
         {"odown_declared", alert::EventType::kNodeOdown},
         {"failover_started", alert::EventType::kFailoverStarted},
+        {"maintenance_on", alert::EventType::kMaintenanceOn},
+        {"maintenance_off", alert::EventType::kMaintenanceOff},
         {"failover_promoted", alert::EventType::kFailoverPromoted},
         {"failover_converged", alert::EventType::kFailoverConverged},
+        {"shard_not_failover_ready", alert::EventType::kShardNotFailoverReady},
+        {"shard_failover_ready", alert::EventType::kShardFailoverReady},
         {"failover_failed", alert::EventType::kFailoverFailed},
         {"failover_aborted", alert::EventType::kFailoverFailed},
         {"failover_blocked", alert::EventType::kShardNotFailoverReady},
@@ -457,6 +486,17 @@ void Daemon::update_metrics(TimePoint now) {
             metrics_.failovers.Add({{"shard", key.first}, {"result", key.second}}),
             static_cast<double>(count));
     }
+    for (const auto& [shard, r] : failover_->readiness()) {
+        metrics_.shard_failover_ready.Add({{"shard", shard}}).Set(r.ready() ? 1 : 0);
+        for (std::size_t i = 0;
+             i <= static_cast<std::size_t>(failover::ReadinessProblem::kMaintenance); ++i) {
+            const auto p = static_cast<failover::ReadinessProblem>(i);
+            const bool on = std::find(r.problems.begin(), r.problems.end(), p) != r.problems.end();
+            metrics_.shard_failover_problem
+                .Add({{"shard", shard}, {"problem", std::string(failover::to_string(p))}})
+                .Set(on ? 1 : 0);
+        }
+    }
     metrics_.topology_disagreements.Set(
         static_cast<double>(watcher_->topology().disagreements().size()));
     metrics_.safe_mode.Set(det.in_safe_mode(now) ? 1 : 0);
@@ -541,6 +581,99 @@ http::Response Daemon::readyz(const http::Request& request) {
     return http::Response::text(ok ? 200 : 503, body);
 }
 
+namespace {
+/// Constant-time comparison (the token must not leak through timing).
+bool same_secret(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+    }
+    return diff == 0;
+}
+
+http::Response admin_reply(unsigned status, bool ok, const std::string& message,
+                           json extra = json::object()) {
+    extra["ok"] = ok;
+    extra["message"] = message;
+    return http::Response::json(status, extra.dump() + "\n");
+}
+}  // namespace
+
+http::Response Daemon::handle_admin(const http::Request& request) {
+    const auto auth = request.headers.find("authorization");
+    const std::string bearer = "Bearer ";
+    if (auth == request.headers.end() || auth->second.rfind(bearer, 0) != 0 ||
+        !same_secret(auth->second.substr(bearer.size()), config_.http.admin_token.reveal())) {
+        spdlog::warn("admin API: refused a request without the right token from {}", request.peer);
+        auto r = admin_reply(401, false, "missing or wrong admin token");
+        r.headers["WWW-Authenticate"] = "Bearer";
+        return r;
+    }
+    if (request.method != "POST") {
+        auto r = admin_reply(405, false, "the admin API takes POST with a JSON body");
+        r.headers["Allow"] = "POST";
+        return r;
+    }
+    const auto body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) {
+        return admin_reply(400, false, "the body must be a JSON object");
+    }
+    auto str = [&](const char* k) {
+        const auto it = body.find(k);
+        return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    const auto user_header = request.headers.find("x-picket-user");
+    std::string who =
+        (user_header != request.headers.end() ? user_header->second : "?") + "@" + request.peer;
+    if (who.size() > 128) {
+        who.resize(128);
+    }
+    const TimePoint now = io::mono_now();
+    Expected<std::string, std::string> result = unexpected(std::string("unknown action"));
+    if (request.path == "/v1/admin/maintenance") {
+        const auto on = body.find("on");
+        const auto secs = body.find("for_seconds");
+        if (str("target").empty() || on == body.end() || !on->is_boolean() ||
+            (secs != body.end() && (!secs->is_number() || secs->get<double>() < 0 ||
+                                    secs->get<double>() > 30.0 * 86400))) {
+            return admin_reply(400, false,
+                               "need {\"target\": ..., \"on\": true|false, \"for_seconds\": "
+                               "0..2592000 (optional)}");
+        }
+        const auto duration = std::chrono::duration_cast<Duration>(
+            std::chrono::duration<double>(secs != body.end() ? secs->get<double>() : 0.0));
+        result = failover_->set_maintenance(str("target"), on->get<bool>(), duration, who, now);
+    } else if (request.path == "/v1/admin/ack") {
+        result = failover_->acknowledge(str("shard"), who);
+    } else if (request.path == "/v1/admin/failover") {
+        const auto force = body.find("force");
+        if (force == body.end() || !force->is_boolean() || !force->get<bool>()) {
+            return admin_reply(400, false,
+                               "a manual failover overrides picket's safety rules: it needs "
+                               "\"force\": true (picketctl failover SHARD --force)");
+        }
+        result = failover_->force_failover(str("shard"), who, now);
+    } else if (request.path == "/v1/admin/switchover") {
+        result = failover_->switchover(str("shard"), str("to"), who, now);
+    } else {
+        return admin_reply(404, false,
+                           "unknown admin action; POST /v1/admin/{maintenance,ack,failover,"
+                           "switchover}");
+    }
+    spdlog::warn("admin API: {} {} by {}: {}", request.path, request.body.substr(0, 200), who,
+                 result ? *result : "refused: " + result.error());
+    record("admin_" + request.path.substr(request.path.rfind('/') + 1),
+           who + ": " + (result ? *result : "refused: " + result.error()));
+    if (!result) {
+        json extra = json::object();
+        if (const auto* c = vote_->consensus(); c != nullptr && c->leader()) {
+            extra["leader"] = *c->leader();
+        }
+        return admin_reply(409, false, result.error(), extra);
+    }
+    return admin_reply(200, true, *result);
+}
+
 http::Response Daemon::handle(const http::Request& request) {
     if (request.method != "GET" && request.method != "HEAD") {
         auto r = http::Response::text(405, "method not allowed\n");
@@ -582,6 +715,7 @@ http::Response Daemon::handle(const http::Request& request) {
         doc["watcher"]["voters"] = config_.voter_ids();
         doc["vote"] = vote_->status(now);
         doc["failover"] = failover_->status(now);
+        doc["failover"]["maintenance"] = failover_->maintenance_status(now);
         json events = json::array();
         for (const auto& e : events_) {
             events.push_back({{"at_mono_ms", e.at_mono_ms},
@@ -597,8 +731,12 @@ http::Response Daemon::handle(const http::Request& request) {
         return http::Response::json(200,
                                     doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
     }
-    return http::Response::text(404,
-                                "not found; try /metrics, /livez, /readyz, /v1/status, /leader\n");
+    if (request.path == "/v1/history") {
+        return http::Response::json(
+            200, failover_->history().dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+    }
+    return http::Response::text(
+        404, "not found; try /metrics, /livez, /readyz, /v1/status, /v1/history, /leader\n");
 }
 
 }  // namespace picket::daemon

@@ -63,6 +63,8 @@ class Daemon {
     void stop();
     http::Response handle(const http::Request& request);
     http::Response readyz(const http::Request& request);
+    /// The admin API (state-changing; bearer token; see docs/operations.md).
+    http::Response handle_admin(const http::Request& request);
     void on_event(const detect::Event& event);
     /// Keeps the event for /v1/status (bounded) and counts it.
     void record(RecordedEvent event);
@@ -86,6 +88,7 @@ class Daemon {
     std::unique_ptr<FailoverService> failover_;
     std::unique_ptr<alert::AlertDispatcher> alerts_;
     std::unique_ptr<http::Server> http_;
+    std::unique_ptr<http::Server> admin_;
     int exit_code_ = 0;
     std::deque<RecordedEvent> events_;
     std::set<std::string> metric_nodes_;

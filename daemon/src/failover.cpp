@@ -8,6 +8,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
 #include "daemon.h"
 #include "picket/cluster/cluster_nodes.h"
 #include "picket/cluster/info.h"
@@ -34,6 +38,13 @@ resp::Command cluster_nodes_command() {
 }
 resp::Command info_replication_command() {
     return resp::Command{"INFO", "replication"};
+}
+constexpr std::size_t kHistoryLimit = 200;
+const std::set<std::string, std::less<>> kFinal = {
+    "converged", "not_converged", "failed", "aborted", "observed", "promoted_by_cluster"};
+
+resp::Command graceful_failover_command() {
+    return resp::Command{"CLUSTER", "FAILOVER"};
 }
 resp::Command failover_command(proto::FailoverMode mode) {
     return resp::Command{"CLUSTER", "FAILOVER",
@@ -81,12 +92,19 @@ void FailoverService::set_state(Attempt& a, const std::string& state, const std:
             on_phase_("promoted",
                       std::chrono::duration<double>(*a.promoted_at - *a.sent_at).count());
         }
+        if (state == "converged" && on_phase_ && a.promoted_at && a.converged_at) {
+            on_phase_("converged",
+                      std::chrono::duration<double>(*a.converged_at - *a.promoted_at).count());
+        }
     }
     if (changed && !event.empty()) {
         report_(event,
                 "shard " + a.record.key.shard.substr(0, 8) + " (master " +
                     a.record.key.failed_master + "): " + reason,
                 a.record.key.failed_master, a.record.key.shard);
+    }
+    if (new_state && kFinal.count(state) != 0) {
+        remember(a);
     }
 }
 
@@ -107,6 +125,9 @@ failover::Policy FailoverService::policy() const {
 }
 
 void FailoverService::on_tick(TimePoint now) {
+    expire_maintenance(now);
+    update_readiness(now);
+    notice_rejoins(now);
     const auto* c = vote_.consensus();
     if (c == nullptr || !c->is_leader() || !c->lease_valid(now) || !config_.failover.enabled) {
         return;
@@ -135,6 +156,13 @@ void FailoverService::on_tick(TimePoint now) {
             in.master_offset = st->replication->master_repl_offset;
         }
         in.policy = policy();
+        in.maintenance = nodes_in_maintenance(now);
+        in.facts.maintenance = shard_in_maintenance(*master, now);
+        std::size_t recent = 0;
+        for (const auto& [shard, at] : last_success_) {
+            recent += now - at < config_.failover.max_failovers_window ? 1U : 0U;
+        }
+        in.facts.rate_limited = recent >= config_.failover.max_failovers;
         in.facts.slots_migrating = failover::shard_migrating(topology, *master);
         in.facts.promoted_by_cluster = failover::cluster_promotion(topology, *master);
         if (auto last = last_success_.find(key.shard); last != last_success_.end()) {
@@ -142,6 +170,20 @@ void FailoverService::on_tick(TimePoint now) {
             if (since < config_.failover.cooldown) {
                 in.facts.in_cooldown = true;
                 in.facts.cooldown_remaining = config_.failover.cooldown - since;
+            }
+        }
+        if (auto f = forced_.find(key.shard); f != forced_.end()) {
+            if (now < f->second) {
+                // The operator vouches (picketctl failover --force): no cooldown, rate
+                // limit or timeouts-only wait, and TAKEOVER even if the lost masters
+                // might be serving. Maintenance and the replica rules still hold.
+                in.policy.allow_takeover = true;
+                in.policy.takeover_when_unreachable = true;
+                in.policy.fast_on_timeouts = true;
+                in.facts.in_cooldown = false;
+                in.facts.rate_limited = false;
+            } else {
+                forced_.erase(f);
             }
         }
         const auto plan = failover::plan_failover(in);
@@ -172,8 +214,14 @@ void FailoverService::on_tick(TimePoint now) {
             }
             a.record = *proposed;
             a.decided_at = now;
+            a.decided_unix = io::wall_seconds();
             a.down_for_at_decision = odown.min_down_for;
+            a.choice = plan.choice.reason;
             set_state(a, "proposed", act->reason + "; " + plan.choice.reason, "failover_started");
+            report_("failover_replica_chosen",
+                    "shard " + key.shard + ": " + act->replica + " (" +
+                        std::string(proto::to_string(act->mode)) + "); " + plan.choice.reason,
+                    key.failed_master, key.shard);
         }
     }
 }
@@ -231,10 +279,12 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
             set_state(a, "promoted", "target " + a.replica_address + " is master already",
                       "failover_promoted");
             vote_.report_progress(record.key, proto::RecordPhase::kDone);
-        } else {
-            set_state(a, "aborted", cas.reason, "failover_aborted");
-            vote_.report_progress(record.key, proto::RecordPhase::kAborted);
+            executing_.erase(record.key);
+            co_await converge(record.key);
+            co_return;
         }
+        set_state(a, "aborted", cas.reason, "failover_aborted");
+        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
         executing_.erase(record.key);
         co_return;
     }
@@ -287,6 +337,7 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
                                   " after the command",
                               "failover_promoted");
                     executing_.erase(record.key);
+                    co_await converge(record.key);
                     co_return;
                 }
             }
@@ -299,6 +350,655 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
                   " after CLUSTER FAILOVER",
               "failover_failed");
     executing_.erase(record.key);
+}
+
+asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
+    // Every node the model knows, but the failed master (it may be dead; when it returns
+    // it rejoins as a replica, which notice_rejoins() reports).
+    std::vector<std::pair<std::string, std::unique_ptr<resp::Client>>> clients;
+    for (const auto& n : watcher_.topology().nodes()) {
+        if (n.id == key.failed_master || n.noaddr || n.handshake) {
+            continue;
+        }
+        resp::ClientOptions o = watch_options(config_).client;
+        std::tie(o.host, o.port) = split(n.address.endpoint());
+        clients.emplace_back(n.address.endpoint(), std::make_unique<resp::Client>(executor_, o));
+    }
+    asio::steady_timer timer(executor_);
+    const auto deadline = io::mono_now() + config_.failover.timeout;
+    std::string pending;
+    while (true) {
+        std::size_t agree = 0;
+        std::size_t answered = 0;
+        pending.clear();
+        for (auto& [address, client] : clients) {
+            auto reply =
+                co_await client->exec(cluster_nodes_command(), std::chrono::milliseconds(500));
+            if (!reply || !reply->is_text()) {
+                continue;  // unreachable nodes are not waited for; the count says so
+            }
+            auto parsed = cluster::parse_cluster_nodes(reply->str);
+            if (!parsed) {
+                continue;
+            }
+            auto view = cluster::make_view(std::move(*parsed));
+            if (!view) {
+                continue;
+            }
+            ++answered;
+            auto& a = attempts_[key];
+            if (auto r = failover::view_shows_promotion(*view, a.record); r.agrees) {
+                ++agree;
+            } else if (pending.empty()) {
+                pending = r.reason;
+            }
+        }
+        auto& a = attempts_[key];
+        if (answered > 0 && agree == answered) {
+            a.converged_at = io::mono_now();
+            set_state(
+                a, "converged",
+                std::to_string(agree) + " of " + std::to_string(clients.size()) +
+                    " nodes agree on " + a.replica_address + " as master of [" + key.shard + "], " +
+                    ms(*a.converged_at - a.promoted_at.value_or(*a.converged_at)) +
+                    " after the promotion" +
+                    (answered < clients.size()
+                         ? " (" + std::to_string(clients.size() - answered) + " did not answer)"
+                         : ""),
+                "failover_converged");
+            co_return;
+        }
+        if (io::mono_now() >= deadline) {
+            set_state(a, "not_converged",
+                      a.replica_address + " is master, but not every node agrees within " +
+                          ms(config_.failover.timeout) + ": " +
+                          (answered == 0 ? std::string("no node answered") : pending),
+                      "failover_not_converged");
+            co_return;
+        }
+        timer.expires_after(std::chrono::milliseconds(50));
+        co_await timer.async_wait(kAsTuple);
+    }
+}
+
+void FailoverService::notice_rejoins(TimePoint now) {
+    const auto& topology = watcher_.topology();
+    for (auto& [key, a] : attempts_) {
+        if (a.rejoined_at || (a.state != "converged" && a.state != "not_converged")) {
+            continue;
+        }
+        const auto* old = topology.node(key.failed_master);
+        if (old != nullptr && old->has_own_view() && old->role == cluster::NodeRole::kReplica &&
+            old->master_id == a.record.replica) {
+            a.rejoined_at = now;
+            report_("failover_old_master_rejoined",
+                    "shard " + key.shard + ": old master " + old->address.endpoint() +
+                        " rejoined as a replica of " + a.replica_address,
+                    key.failed_master, key.shard);
+            remember(a);
+        }
+    }
+}
+
+void FailoverService::update_readiness(TimePoint now) {
+    if (!watcher_.topology_known()) {
+        return;
+    }
+    const auto& topology = watcher_.topology();
+    const auto& nodes = watcher_.detector().nodes();
+    std::size_t reachable = 1;
+    if (const auto* net = vote_.network(); net != nullptr) {
+        for (const auto& p : config_.peers.members) {
+            if (p.id != config_.watcher.id && net->connected(p.id)) {
+                ++reachable;
+            }
+        }
+    }
+    const auto masters = failover::master_liveness(topology, nodes);
+    std::map<std::string, failover::Readiness> next;
+    for (const auto& shard : topology.shards()) {
+        auto master = failover::failed_master_from(topology, shard.master_id);
+        if (!master || master->slots.empty()) {
+            continue;
+        }
+        failover::ReadinessInput in;
+        in.master = *master;
+        in.topology = &topology;
+        in.nodes = &nodes;
+        if (const auto* st = failover::find_status(nodes, master->id, master->address);
+            st != nullptr && st->replication) {
+            in.master_offset = st->replication->master_repl_offset;
+        }
+        in.policy = policy();
+        in.maintenance = nodes_in_maintenance(now);
+        in.facts.maintenance = shard_in_maintenance(*master, now);
+        in.reachable_voters = reachable;
+        in.voter_count = config_.voter_ids().size();
+        in.quorum = config_.effective_quorum();
+        in.masters = masters;
+        const auto name = failover::shard_name(master->slots);
+        if (auto last = last_success_.find(name); last != last_success_.end()) {
+            const auto since = now - last->second;
+            if (since < config_.failover.cooldown) {
+                in.facts.in_cooldown = true;
+                in.facts.cooldown_remaining = config_.failover.cooldown - since;
+            }
+        }
+        auto r = failover::readiness(in);
+        const auto before = readiness_.find(name);
+        const bool was_ready = before == readiness_.end() || before->second.ready();
+        if (r.ready() != was_ready) {
+            report_(r.ready() ? "shard_failover_ready" : "shard_not_failover_ready",
+                    "shard " + name + " (master " + master->address + "): " + r.reason, master->id,
+                    name);
+        }
+        next.emplace(name, std::move(r));
+    }
+    readiness_ = std::move(next);
+}
+
+// --- Operator actions ----------------------------------------------------------------
+
+std::optional<failover::FailedMaster> FailoverService::resolve_shard(const std::string& ref) const {
+    const auto& topology = watcher_.topology();
+    for (const auto& shard : topology.shards()) {
+        auto m = failover::failed_master_from(topology, shard.master_id);
+        if (!m || m->slots.empty()) {
+            continue;
+        }
+        if (failover::shard_name(m->slots) == ref || m->id == ref || m->address == ref) {
+            return m;
+        }
+    }
+    return std::nullopt;
+}
+
+bool FailoverService::shard_in_maintenance(const failover::FailedMaster& master,
+                                           TimePoint now) const {
+    auto active = [&](const std::string& k) {
+        auto it = maintenance_.find(k);
+        return it != maintenance_.end() && (!it->second.until || now < *it->second.until);
+    };
+    return active("cluster") || active(failover::shard_name(master.slots)) || active(master.id);
+}
+
+std::set<std::string, std::less<>> FailoverService::nodes_in_maintenance(TimePoint now) const {
+    std::set<std::string, std::less<>> out;
+    for (const auto& [target, m] : maintenance_) {
+        if (m.kind == "node" && (!m.until || now < *m.until)) {
+            out.insert(target);
+            if (const auto* n = watcher_.topology().node(target); n != nullptr) {
+                out.insert(n->address.endpoint());
+            }
+        }
+    }
+    return out;
+}
+
+void FailoverService::expire_maintenance(TimePoint now) {
+    bool changed = false;
+    for (auto it = maintenance_.begin(); it != maintenance_.end();) {
+        if (it->second.until && now >= *it->second.until) {
+            report_("maintenance_off", it->second.kind + " " + it->first + ": maintenance expired",
+                    it->second.kind == "node" ? it->first : "",
+                    it->second.kind == "shard" ? it->first : "");
+            it = maintenance_.erase(it);
+            changed = true;
+        } else {
+            ++it;
+        }
+    }
+    if (changed) {
+        save_maintenance();
+    }
+}
+
+Expected<std::string, std::string> FailoverService::set_maintenance(const std::string& target,
+                                                                    bool on, Duration duration,
+                                                                    const std::string& who,
+                                                                    TimePoint now) {
+    std::string key;
+    std::string kind;
+    if (target == "cluster") {
+        key = kind = "cluster";
+    } else if (auto m = resolve_shard(target); m && target != m->id && target != m->address) {
+        key = failover::shard_name(m->slots);
+        kind = "shard";
+    } else {
+        const auto& topology = watcher_.topology();
+        const cluster::NodeModel* node = topology.node(target);
+        if (node == nullptr) {
+            const auto colon = target.rfind(':');
+            if (colon != std::string::npos) {
+                std::uint16_t port = 0;
+                const auto p = target.substr(colon + 1);
+                const auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+                if (ec == std::errc{} && ptr == p.data() + p.size()) {
+                    node = topology.node_by_address(target.substr(0, colon), port);
+                }
+            }
+        }
+        if (node == nullptr) {
+            return unexpected("unknown target '" + target +
+                              "': give 'cluster', a shard's slot ranges (e.g. 0-5460), or a "
+                              "node's id or ip:port");
+        }
+        key = node->id;
+        kind = "node";
+    }
+    if (!on) {
+        if (maintenance_.erase(key) == 0) {
+            return std::string(kind + " " + key + " was not in maintenance");
+        }
+        save_maintenance();
+        report_("maintenance_off", kind + " " + key + ": maintenance off (by " + who + ")",
+                kind == "node" ? key : "", kind == "shard" ? key : "");
+        return std::string("maintenance off for " + kind + " " + key);
+    }
+    Maintenance m;
+    m.kind = kind;
+    m.by = who;
+    m.since_unix = io::wall_seconds();
+    if (duration.count() > 0) {
+        m.until = now + duration;
+        m.until_unix = m.since_unix + std::chrono::duration<double>(duration).count();
+    }
+    maintenance_[key] = m;
+    save_maintenance();
+    const std::string how = duration.count() > 0 ? " for " + ms(duration) : " until turned off";
+    report_("maintenance_on", kind + " " + key + ": maintenance on" + how + " (by " + who + ")",
+            kind == "node" ? key : "", kind == "shard" ? key : "");
+    return std::string("maintenance on for " + kind + " " + key + how + " on watcher " +
+                       config_.watcher.id +
+                       "; automatic failover of it is off here (apply it on every watcher: "
+                       "any of them may be the leader)");
+}
+
+void FailoverService::save_maintenance() const {
+    json doc = json::object();
+    for (const auto& [k, m] : maintenance_) {
+        doc[k] = {{"kind", m.kind},
+                  {"until_unix", m.until_unix},
+                  {"by", m.by},
+                  {"since_unix", m.since_unix}};
+    }
+    const auto path = config_.watcher.state_dir + "/maintenance.json";
+    const auto tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << doc.dump(1) << "\n";
+        if (!out) {
+            spdlog::warn("cannot write {}", tmp);
+            return;
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        spdlog::warn("cannot replace {}: {}", path, ec.message());
+    }
+}
+
+void FailoverService::load_maintenance(TimePoint now) {
+    const auto path = config_.watcher.state_dir + "/maintenance.json";
+    std::ifstream in(path);
+    if (!in) {
+        return;
+    }
+    auto doc = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded() || !doc.is_object()) {
+        // Fail safe: a damaged file must not silently lift a maintenance. Keep the whole
+        // cluster in maintenance until an operator turns it off.
+        spdlog::error(
+            "{} is damaged: the cluster stays in maintenance until "
+            "'picketctl maintenance off cluster'",
+            path);
+        maintenance_["cluster"] = Maintenance{"cluster", std::nullopt, 0, "damaged file", 0};
+        return;
+    }
+    const double wall = io::wall_seconds();
+    for (const auto& [k, v] : doc.items()) {
+        if (!v.is_object()) {
+            continue;
+        }
+        Maintenance m;
+        m.kind = v.value("kind", "cluster");
+        m.until_unix = v.value("until_unix", 0.0);
+        m.by = v.value("by", "");
+        m.since_unix = v.value("since_unix", 0.0);
+        if (m.until_unix > 0) {
+            if (m.until_unix <= wall) {
+                continue;  // expired while we were down
+            }
+            m.until = now + std::chrono::duration_cast<Duration>(
+                                std::chrono::duration<double>(m.until_unix - wall));
+        }
+        maintenance_[k] = m;
+    }
+}
+
+json FailoverService::maintenance_status(TimePoint now) const {
+    json list = json::array();
+    for (const auto& [k, m] : maintenance_) {
+        list.push_back({{"target", k},
+                        {"kind", m.kind},
+                        {"by", m.by},
+                        {"since_unix", m.since_unix},
+                        {"remaining_ms", m.until ? json(to_ms(*m.until - now)) : json(nullptr)}});
+    }
+    return list;
+}
+
+Expected<std::string, std::string> FailoverService::acknowledge(const std::string& shard,
+                                                                const std::string& who) {
+    auto m = resolve_shard(shard);
+    const std::string name = m ? failover::shard_name(m->slots) : shard;
+    if (last_success_.erase(name) == 0) {
+        return std::string("shard " + name + " had no cooldown on watcher " + config_.watcher.id);
+    }
+    report_("failover_acknowledged", "shard " + name + ": cooldown lifted by " + who, "", name);
+    return std::string("cooldown of shard " + name + " lifted");
+}
+
+Expected<std::string, std::string> FailoverService::force_failover(const std::string& shard,
+                                                                   const std::string& who,
+                                                                   TimePoint now) {
+    const auto* c = vote_.consensus();
+    if (c == nullptr || !c->is_leader()) {
+        return unexpected("not the leader; the leader is " +
+                          (c != nullptr && c->leader() ? *c->leader() : std::string("unknown")));
+    }
+    auto m = resolve_shard(shard);
+    if (!m) {
+        return unexpected("unknown shard '" + shard + "'");
+    }
+    if (c->odown().count(m->id) == 0) {
+        return unexpected("the master of shard " + failover::shard_name(m->slots) + " (" +
+                          m->address +
+                          ") is not objectively down; for a healthy master use "
+                          "'picketctl switchover'");
+    }
+    const auto name = failover::shard_name(m->slots);
+    forced_[name] = now + std::chrono::minutes(1);
+    report_("failover_forced",
+            "shard " + name + ": forced failover requested by " + who +
+                " (cooldown, rate limit, timeouts-only wait and TAKEOVER safety overridden)",
+            m->id, name);
+    return std::string("forced failover of shard " + name +
+                       " armed for 1 minute; it proceeds at the next tick unless maintenance or "
+                       "the replica rules refuse it (see 'picketctl status' and 'history')");
+}
+
+Expected<std::string, std::string> FailoverService::switchover(const std::string& shard,
+                                                               const std::string& to,
+                                                               const std::string& who,
+                                                               TimePoint now) {
+    const auto* c = vote_.consensus();
+    if (c == nullptr || !c->is_leader() || !c->lease_valid(now)) {
+        return unexpected("not the leader (or its lease is not valid); the leader is " +
+                          (c != nullptr && c->leader() ? *c->leader() : std::string("unknown")));
+    }
+    const auto& topology = watcher_.topology();
+    const auto& nodes = watcher_.detector().nodes();
+    auto m = resolve_shard(shard);
+    if (!m) {
+        return unexpected("unknown shard '" + shard + "'");
+    }
+    const auto name = failover::shard_name(m->slots);
+    const auto* ms_status = failover::find_status(nodes, m->id, m->address);
+    if (ms_status == nullptr || ms_status->state != detect::NodeState::kUp ||
+        c->odown().count(m->id) != 0) {
+        return unexpected("the master of shard " + name + " (" + m->address +
+                          ") is not up: a graceful switchover needs it; if it failed, picket "
+                          "fails it over itself (or 'picketctl failover --force')");
+    }
+    if (failover::shard_migrating(topology, *m)) {
+        return unexpected("shard " + name + " has slots importing or migrating");
+    }
+    for (const auto& [key, a] : attempts_) {
+        if (key.shard == name && executing_.count(key) != 0) {
+            return unexpected("a failover of shard " + name + " is in progress");
+        }
+    }
+    // The best replica by the failover rules (down, lagging, never_promote, priority 0 and
+    // maintenance excluded), or the operator's, which must pass the same rules.
+    failover::ChoiceInput ci;
+    ci.master_id = m->id;
+    ci.master_address = m->address;
+    ci.master_hostname = m->hostname;
+    ci.topology = &topology;
+    ci.nodes = &nodes;
+    ci.maintenance = nodes_in_maintenance(now);
+    if (ms_status->replication) {
+        ci.master_offset = ms_status->replication->master_repl_offset;
+    }
+    ci.master_failed_at = now;  // healthy: the replicas' links must be up now
+    ci.policy = policy();
+    const auto choice = failover::choose_replica(ci);
+    std::string target;
+    if (to.empty()) {
+        if (!choice.chosen) {
+            return unexpected("no eligible replica: " + choice.reason);
+        }
+        target = *choice.chosen;
+    } else {
+        const auto* node = topology.node(to);
+        if (node == nullptr) {
+            const auto colon = to.rfind(':');
+            if (colon != std::string::npos) {
+                node = topology.node_by_address(
+                    to.substr(0, colon),
+                    static_cast<std::uint16_t>(std::atoi(to.c_str() + colon + 1)));
+            }
+        }
+        if (node == nullptr) {
+            return unexpected("unknown node '" + to + "'");
+        }
+        bool eligible = false;
+        for (const auto& v : choice.candidates) {
+            if (v.node_id == node->id) {
+                eligible = v.eligible();
+            }
+        }
+        if (!eligible) {
+            return unexpected("replica " + to + " is not eligible: " + choice.reason);
+        }
+        target = node->id;
+    }
+    proto::FailoverRecord record;
+    record.key = failover::record_key(*m);
+    record.replica = target;
+    record.mode = proto::FailoverMode::kForce;  // recorded as graceful in the attempt
+    auto& a = attempts_[record.key];
+    if (executing_.count(record.key) != 0) {
+        return unexpected("a switchover of shard " + name + " is in progress");
+    }
+    a = Attempt{};
+    a.record = record;
+    a.decided_at = now;
+    a.decided_unix = io::wall_seconds();
+    a.choice = choice.reason;
+    executing_.insert(record.key);
+    set_state(a, "switchover", "switchover requested by " + who + ": " + name + " to " + target,
+              "switchover_started");
+    asio::co_spawn(executor_, run_switchover(record, who), asio::detached);
+    return std::string("switchover of shard " + name + " from " + m->address + " to " + target +
+                       " started");
+}
+
+asio::awaitable<void> FailoverService::run_switchover(proto::FailoverRecord record,
+                                                      std::string who) {
+    auto& a = attempts_[record.key];
+    const auto* target = watcher_.topology().node(record.replica);
+    auto finish = [&](const std::string& state, const std::string& reason,
+                      const std::string& event) {
+        set_state(a, state, reason, event);
+        executing_.erase(record.key);
+    };
+    if (target == nullptr) {
+        finish("failed", "replica left the topology", "switchover_failed");
+        co_return;
+    }
+    a.replica_address = target->address.endpoint();
+    resp::ClientOptions o = watch_options(config_).client;
+    std::tie(o.host, o.port) = split(a.replica_address);
+    resp::Client client(executor_, o);
+    auto nodes = co_await client.exec(cluster_nodes_command(), std::chrono::milliseconds(1000));
+    if (!nodes || !nodes->is_text()) {
+        finish("failed", "cannot read CLUSTER NODES from " + a.replica_address,
+               "switchover_failed");
+        co_return;
+    }
+    auto parsed = cluster::parse_cluster_nodes(nodes->str);
+    auto view = parsed ? cluster::make_view(std::move(*parsed))
+                       : picket::ParseResult<cluster::ClusterView>(unexpected(parsed.error()));
+    if (!view) {
+        finish("failed", "CLUSTER NODES from the target: " + view.error().to_string(),
+               "switchover_failed");
+        co_return;
+    }
+    const auto fresh = cluster::Topology::build(std::vector<cluster::ClusterView>{*view});
+    if (auto cas = failover::still_valid(record, fresh); !cas) {
+        finish("aborted", cas.reason, "switchover_failed");
+        co_return;
+    }
+    const auto* c = vote_.consensus();
+    if (c == nullptr || !c->lease_valid(io::mono_now())) {
+        finish("aborted", "lost the lease before the command could leave", "switchover_failed");
+        co_return;
+    }
+    a.sent_at = io::mono_now();
+    auto sent = co_await client.exec(graceful_failover_command(), std::chrono::milliseconds(1000));
+    if (!sent || sent->is_error()) {
+        finish("failed",
+               "CLUSTER FAILOVER on " + a.replica_address +
+                   " refused: " + (sent ? sent->str : sent.error().message),
+               "switchover_failed");
+        co_return;
+    }
+    asio::steady_timer timer(executor_);
+    const auto deadline = io::mono_now() + config_.failover.timeout;
+    while (io::mono_now() < deadline) {
+        auto info =
+            co_await client.exec(info_replication_command(), std::chrono::milliseconds(500));
+        if (info && info->is_text()) {
+            if (auto pi = cluster::parse_info(info->str); pi) {
+                if (auto repl = cluster::parse_replication(*pi);
+                    repl && repl->role == cluster::ReplicationRole::kMaster) {
+                    a.promoted_at = io::mono_now();
+                    // A switchover does not start a cooldown: it is planned, not a flap.
+                    set_state(a, "promoted",
+                              a.replica_address + " is master " + ms(*a.promoted_at - *a.sent_at) +
+                                  " after CLUSTER FAILOVER (graceful, by " + who + ")",
+                              "switchover_promoted");
+                    executing_.erase(record.key);
+                    co_await converge(record.key);
+                    co_return;
+                }
+            }
+        }
+        timer.expires_after(std::chrono::milliseconds(20));
+        co_await timer.async_wait(kAsTuple);
+    }
+    // A graceful failover that does not complete in time is abandoned by Redis itself
+    // (the master resumes clients after its pause): nothing changed.
+    finish("failed",
+           a.replica_address + " not master within " + ms(config_.failover.timeout) +
+               " after CLUSTER FAILOVER; Redis abandons an unfinished graceful failover",
+           "switchover_failed");
+}
+
+std::string FailoverService::history_path() const {
+    return config_.watcher.state_dir + "/failover-history.json";
+}
+
+void FailoverService::load_history() {
+    const auto path = history_path();
+    std::ifstream in(path);
+    if (!in) {
+        return;
+    }
+    auto doc = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded() || !doc.is_array()) {
+        std::error_code ec;
+        std::filesystem::rename(path, path + ".bad", ec);
+        spdlog::warn("failover history {} is damaged; set aside as {}.bad, starting empty", path,
+                     path);
+        return;
+    }
+    for (auto& e : doc) {
+        history_.push_back(std::move(e));
+    }
+    while (history_.size() > kHistoryLimit) {
+        history_.pop_front();
+    }
+}
+
+void FailoverService::remember(Attempt& a) {
+    auto stamp = [&](const std::optional<TimePoint>& t) {
+        return t && a.decided_at ? json(to_ms(*t - *a.decided_at)) : json(nullptr);
+    };
+    json e{{"shard", a.record.key.shard},
+           {"failed_master", a.record.key.failed_master},
+           {"config_epoch", a.record.key.config_epoch},
+           {"replica", a.record.replica},
+           {"replica_address", a.replica_address},
+           {"mode", std::string(proto::to_string(a.record.mode))},
+           {"term", a.record.term},
+           {"state", a.state},
+           {"reason", a.reason},
+           {"choice", a.choice},
+           {"decided_unix", a.decided_unix},
+           {"recorded_unix", io::wall_seconds()},
+           {"by", config_.watcher.id},
+           {"down_for_at_decision_ms", to_ms(a.down_for_at_decision)},
+           {"command_sent_after_ms", stamp(a.sent_at)},
+           {"promoted_after_ms", stamp(a.promoted_at)},
+           {"converged_after_ms", stamp(a.converged_at)},
+           {"rejoined_after_ms", stamp(a.rejoined_at)}};
+    // One entry per failure key and watcher: a later phase (e.g. the old master
+    // rejoining) updates the entry instead of adding one.
+    if (a.in_history) {
+        for (auto it = history_.rbegin(); it != history_.rend(); ++it) {
+            if ((*it)["failed_master"] == a.record.key.failed_master &&
+                (*it)["config_epoch"] == a.record.key.config_epoch) {
+                *it = e;
+                e = nullptr;
+                break;
+            }
+        }
+    }
+    if (!e.is_null()) {
+        history_.push_back(std::move(e));
+    }
+    a.in_history = true;
+    while (history_.size() > kHistoryLimit) {
+        history_.pop_front();
+    }
+    // temp file + rename: a crash leaves the old history or the new one, never half.
+    const auto path = history_path();
+    const auto tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << history().dump(1) << "\n";
+        if (!out) {
+            spdlog::warn("cannot write the failover history {}", tmp);
+            return;
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        spdlog::warn("cannot replace the failover history {}: {}", path, ec.message());
+    }
+}
+
+json FailoverService::history() const {
+    json list = json::array();
+    for (const auto& e : history_) {
+        list.push_back(e);
+    }
+    return list;
 }
 
 json FailoverService::status(TimePoint now) const {
@@ -319,12 +1019,27 @@ json FailoverService::status(TimePoint now) const {
         j["decided_mono_ms"] = stamp(a.decided_at);
         j["sent_mono_ms"] = stamp(a.sent_at);
         j["promoted_mono_ms"] = stamp(a.promoted_at);
+        j["converged_mono_ms"] = stamp(a.converged_at);
+        j["rejoined_mono_ms"] = stamp(a.rejoined_at);
+        j["choice"] = a.choice;
         j["down_for_at_decision_ms"] = to_ms(a.down_for_at_decision);
         list.push_back(j);
     }
     (void)now;
+    json ready = json::object();
+    for (const auto& [shard, r] : readiness_) {
+        json problems = json::array();
+        for (auto p : r.problems) {
+            problems.push_back(std::string(failover::to_string(p)));
+        }
+        ready[shard] = {{"ready", r.ready()},
+                        {"reason", r.reason},
+                        {"replica", r.replica ? json(*r.replica) : json(nullptr)},
+                        {"problems", problems}};
+    }
     return json{{"enabled", config_.failover.enabled},
                 {"observe_only", config_.failover.observe_only},
+                {"readiness", ready},
                 {"attempts", list}};
 }
 

@@ -8,6 +8,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "picket/config/config.h"
 #include "picket/consensus/consensus.h"
 #include "picket/failover/choice.h"
+#include "picket/failover/plan.h"
 #include "picket/watch/watcher.h"
 #include "vote.h"
 
@@ -30,12 +32,17 @@ class FailoverService {
     FailoverService(boost::asio::any_io_executor executor, const config::Config& config,
                     const watch::Watcher& watcher, VoteService& vote, Report report);
 
-    /// Leader work on every tick: plan and propose failovers for ODOWN masters.
+    /// Every tick: readiness of every shard (every watcher); on the leader, plan and
+    /// propose failovers for ODOWN masters; notice old masters rejoining.
     void on_tick(TimePoint now);
+    /// Loads the failover history kept in the state directory (missing file: empty).
+    /// A damaged history is set aside (renamed *.bad) with a warning, never fatal.
+    void load_history();
     /// A committed record to execute (from the vote).
     void on_action(const consensus::Action& action);
     /// Called with (phase, seconds) when a failover completes a phase: "decided" (failure
-    /// to decision), "command_sent" (decision to command), "promoted" (command to master).
+    /// to decision), "command_sent" (decision to command), "promoted" (command to master),
+    /// "converged" (master to every reachable node agreeing).
     void set_phase_observer(std::function<void(const std::string&, double)> observer) {
         on_phase_ = std::move(observer);
     }
@@ -45,6 +52,37 @@ class FailoverService {
     }
     /// The "failover" section of /v1/status.
     nlohmann::json status(TimePoint now) const;
+    /// Finished failovers, oldest first (GET /v1/history, `picketctl history`).
+    nlohmann::json history() const;
+    // --- Operator actions (admin API). Each returns a sentence for the operator, or an
+    // error sentence (refused, with the reason); `who` is logged and kept.
+
+    /// Maintenance on or off for "cluster", a shard (its slot ranges, or its master's id or
+    /// address) or a node (id or ip:port); `duration` zero = until turned off. Kept in the
+    /// state directory across restarts. Automatic failovers of what it covers are vetoed;
+    /// replicas in maintenance are never promoted.
+    Expected<std::string, std::string> set_maintenance(const std::string& target, bool on,
+                                                       Duration duration, const std::string& who,
+                                                       TimePoint now);
+    /// Lifts the cooldown of a shard after a failover (a flap block).
+    Expected<std::string, std::string> acknowledge(const std::string& shard,
+                                                   const std::string& who);
+    /// Leader only. The shard's master must be ODOWN: fail it over now, overriding the
+    /// cooldown, the rate limit, the timeouts-only wait and the TAKEOVER safety refusal
+    /// (the operator vouches that the lost masters are not serving). Valid for one minute.
+    Expected<std::string, std::string> force_failover(const std::string& shard,
+                                                      const std::string& who, TimePoint now);
+    /// Leader only. Graceful CLUSTER FAILOVER (no FORCE: master and replica cooperate,
+    /// no acknowledged write is lost) of a healthy shard to `to` or the best replica.
+    Expected<std::string, std::string> switchover(const std::string& shard, const std::string& to,
+                                                  const std::string& who, TimePoint now);
+    /// The maintenance entries, for status.
+    nlohmann::json maintenance_status(TimePoint now) const;
+    /// Loads maintenance entries kept in the state directory.
+    void load_maintenance(TimePoint now);
+
+    /// Per shard (slot ranges): can it be failed over right now, and if not why.
+    const std::map<std::string, failover::Readiness>& readiness() const { return readiness_; }
 
     /// What happened to one failure, for status and the timeline.
     struct Attempt {
@@ -55,11 +93,48 @@ class FailoverService {
         std::optional<TimePoint> decided_at;
         std::optional<TimePoint> sent_at;
         std::optional<TimePoint> promoted_at;
+        std::optional<TimePoint> converged_at;
+        std::optional<TimePoint> rejoined_at;
         Duration down_for_at_decision{};
+        /// Wall clock of the decision (history is read by people).
+        double decided_unix = 0;
+        /// Per-candidate verdicts of the replica choice.
+        std::string choice;
+        bool in_history = false;
     };
 
   private:
     boost::asio::awaitable<void> execute(consensus::Action action);
+    /// After a promotion: polls every known node's CLUSTER NODES until each that answers
+    /// agrees on the new master (failover::view_shows_promotion), bounded by
+    /// failover.timeout.
+    boost::asio::awaitable<void> converge(proto::RecordKey key);
+    void update_readiness(TimePoint now);
+    void notice_rejoins(TimePoint now);
+    /// Appends a finished attempt to the history and rewrites the file.
+    void remember(Attempt& a);
+    std::string history_path() const;
+    boost::asio::awaitable<void> run_switchover(proto::FailoverRecord record, std::string who);
+    /// The shard (slot ranges name) `ref` names: its slots, its master's id or address.
+    std::optional<failover::FailedMaster> resolve_shard(const std::string& ref) const;
+    /// Maintenance facts for a master: the cluster or its shard is in maintenance; and
+    /// the node ids in maintenance.
+    bool shard_in_maintenance(const failover::FailedMaster& master, TimePoint now) const;
+    std::set<std::string, std::less<>> nodes_in_maintenance(TimePoint now) const;
+    void expire_maintenance(TimePoint now);
+    void save_maintenance() const;
+
+    struct Maintenance {
+        std::string kind;  ///< cluster, shard, node
+        std::optional<TimePoint> until;
+        double until_unix = 0;  ///< 0 = until turned off
+        std::string by;
+        double since_unix = 0;
+    };
+    /// By canonical target: "cluster", a shard's slot ranges, a node id.
+    std::map<std::string, Maintenance> maintenance_;
+    /// Forced failovers by shard, valid until.
+    std::map<std::string, TimePoint> forced_;
     failover::Policy policy() const;
     void set_state(Attempt& a, const std::string& state, const std::string& reason,
                    const std::string& event);
@@ -75,6 +150,8 @@ class FailoverService {
     std::map<std::string, TimePoint> last_success_;
     std::map<std::pair<std::string, std::string>, std::uint64_t> results_;
     std::function<void(const std::string&, double)> on_phase_;
+    std::map<std::string, failover::Readiness> readiness_;
+    std::deque<nlohmann::json> history_;
 };
 
 }  // namespace picket::daemon

@@ -1,6 +1,8 @@
 // picketctl: the operator's view of a picketd.
 //
 //   picketctl [--url http://127.0.0.1:7701] status [--json]
+//   picketctl check [--json]       can every shard be failed over now? (exit 1: no)
+//   picketctl history [--json]     past failovers with phases and reasons
 //   picketctl check-config FILE
 
 #include <boost/asio/connect.hpp>
@@ -9,11 +11,17 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "picket/base/expected.h"
 #include "picket/config/config.h"
@@ -31,7 +39,24 @@ constexpr const char* kDefaultUrl = "http://127.0.0.1:7701";
 constexpr const char* kUsage = R"(usage: picketctl [--url URL] COMMAND
 
   status [--json]      shards, nodes and this watcher's opinion (from URL/v1/status)
+  check [--json]       can each shard be failed over right now, and if not why;
+                       exit 0 when every shard is ready, 1 otherwise (Sentinel's CKQUORUM)
+  history [--json]     past failovers kept by this watcher: phases, timings, reasons
   check-config FILE    validate a picketd configuration file
+
+Operator actions (admin API: --admin-url, default http://127.0.0.1:7702, repeatable;
+token from --token-file FILE or $PICKET_ADMIN_TOKEN_FILE):
+  maintenance on|off TARGET [--for DURATION]
+                       no automatic failover of TARGET (cluster, a shard's slot ranges,
+                       a node id or ip:port) while on; DURATION like 30m, 2h; give every
+                       watcher's --admin-url (any of them may be the leader)
+  switchover SHARD [--to NODE]
+                       graceful CLUSTER FAILOVER of a healthy shard (no data loss);
+                       send it to the leader
+  failover SHARD --force
+                       fail an objectively-down shard over now, overriding the cooldown,
+                       rate limit, timeouts-only wait and TAKEOVER safety; to the leader
+  ack SHARD            lift the shard's cooldown after a failover (flap block)
   version              print the version
 
 --url defaults to )";
@@ -59,9 +84,16 @@ picket::Expected<Target, std::string> parse_url(const std::string& url) {
     return Target{host, rest.substr(colon + 1)};
 }
 
-/// GET with a 5 s deadline for the whole exchange.
-picket::Expected<std::string, std::string> http_get(const std::string& url,
-                                                    const std::string& path) {
+struct Reply {
+    unsigned status = 0;
+    std::string body;
+};
+
+/// One HTTP exchange with a 5 s deadline for the whole of it.
+picket::Expected<Reply, std::string> http_exchange(const std::string& url, http::verb verb,
+                                                   const std::string& path,
+                                                   const std::string& token = {},
+                                                   const std::string& request_body = {}) {
     auto target = parse_url(url);
     if (!target) {
         return picket::unexpected(target.error());
@@ -73,9 +105,19 @@ picket::Expected<std::string, std::string> http_get(const std::string& url,
     unsigned status = 0;
     tcp::resolver resolver(io);
     beast::flat_buffer buffer;
-    http::request<http::empty_body> req{http::verb::get, path, 11};
+    http::request<http::string_body> req{verb, path, 11};
     req.set(http::field::host, target->host);
     req.set(http::field::user_agent, "picketctl");
+    if (!token.empty()) {
+        req.set(http::field::authorization, "Bearer " + token);
+        const char* user = std::getenv("USER");
+        req.set("X-Picket-User", user != nullptr ? user : "unknown");
+    }
+    if (verb == http::verb::post) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = request_body;
+        req.prepare_payload();
+    }
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
     resolver.async_resolve(
@@ -115,10 +157,107 @@ picket::Expected<std::string, std::string> http_get(const std::string& url,
     if (status == 0) {
         return picket::unexpected("no answer from picketd at " + url + " within 5 s");
     }
-    if (status != 200) {
-        return picket::unexpected("picketd answered HTTP " + std::to_string(status) + ": " + body);
+    return Reply{status, body};
+}
+
+picket::Expected<std::string, std::string> http_get(const std::string& url,
+                                                    const std::string& path) {
+    auto r = http_exchange(url, http::verb::get, path);
+    if (!r) {
+        return picket::unexpected(r.error());
     }
-    return body;
+    if (r->status != 200) {
+        return picket::unexpected("picketd answered HTTP " + std::to_string(r->status) + ": " +
+                                  r->body);
+    }
+    return r->body;
+}
+
+/// The admin token: --token-file, else $PICKET_ADMIN_TOKEN_FILE (one trailing newline
+/// stripped, as picketd does).
+picket::Expected<std::string, std::string> read_token(const std::string& file) {
+    std::string path = file;
+    if (path.empty()) {
+        const char* env = std::getenv("PICKET_ADMIN_TOKEN_FILE");
+        path = env != nullptr ? env : "";
+    }
+    if (path.empty()) {
+        return picket::unexpected(
+            std::string("the admin API needs its token: --token-file FILE or "
+                        "PICKET_ADMIN_TOKEN_FILE (picketd's http.admin_token_file)"));
+    }
+    std::ifstream in(path);
+    if (!in) {
+        return picket::unexpected("cannot read the token file " + path);
+    }
+    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (token.size() >= 2 && token.compare(token.size() - 2, 2, "\r\n") == 0) {
+        token.resize(token.size() - 2);
+    } else if (!token.empty() && token.back() == '\n') {
+        token.pop_back();
+    }
+    return token;
+}
+
+/// POSTs an admin action to every admin URL; prints each answer. Exit code 0 when all
+/// accepted.
+int admin_post(const std::vector<std::string>& urls, const std::string& token,
+               const std::string& path, const json& body) {
+    int rc = 0;
+    for (const auto& u : urls) {
+        auto r = http_exchange(u, http::verb::post, path, token, body.dump());
+        if (!r) {
+            std::cerr << "picketctl: " << u << ": " << r.error() << "\n";
+            rc = 1;
+            continue;
+        }
+        auto doc = json::parse(r->body, nullptr, false);
+        const std::string message = doc.is_object() ? doc.value("message", r->body) : r->body;
+        const bool ok = r->status == 200 && doc.is_object() && doc.value("ok", false);
+        (ok ? std::cout : std::cerr)
+            << (urls.size() > 1 ? u + ": " : "") << (ok ? "" : "refused: ") << message;
+        if (!ok && doc.is_object() && doc.contains("leader")) {
+            std::cerr << " (leader: " << doc["leader"].get<std::string>() << ")";
+        }
+        (ok ? std::cout : std::cerr) << "\n";
+        rc = ok ? rc : 1;
+    }
+    return rc;
+}
+
+/// "90s", "30m", "2h", "1d" or plain seconds; nullopt when malformed.
+std::optional<double> parse_seconds(const std::string& text) {
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    double unit = 1;
+    std::string num = text;
+    switch (text.back()) {
+        case 's':
+            unit = 1;
+            num.pop_back();
+            break;
+        case 'm':
+            unit = 60;
+            num.pop_back();
+            break;
+        case 'h':
+            unit = 3600;
+            num.pop_back();
+            break;
+        case 'd':
+            unit = 86400;
+            num.pop_back();
+            break;
+        default:
+            break;
+    }
+    char* end = nullptr;
+    const double v = std::strtod(num.c_str(), &end);
+    if (num.empty() || end != num.c_str() + num.size() || v < 0) {
+        return std::nullopt;
+    }
+    return v * unit;
 }
 
 std::string fmt_ms(const json& v) {
@@ -199,19 +338,110 @@ void print_table(const json& doc) {
     }
 }
 
+/// GET path as JSON of the expected type; prints the error and returns nullopt.
+std::optional<json> get_json(const std::string& url, const std::string& path, bool object) {
+    auto body = http_get(url, path);
+    if (!body) {
+        std::cerr << "picketctl: " << body.error() << "\n";
+        return std::nullopt;
+    }
+    auto doc = json::parse(*body, nullptr, false);
+    if (doc.is_discarded() || (object ? !doc.is_object() : !doc.is_array())) {
+        std::cerr << "picketctl: picketd sent something unexpected for " << path << "\n";
+        return std::nullopt;
+    }
+    return doc;
+}
+
+int print_check(const json& doc) {
+    const auto& failover = doc["failover"];
+    if (!failover.is_object() || !failover["readiness"].is_object() ||
+        failover["readiness"].empty()) {
+        std::cout << "no shard known yet (has picketd read CLUSTER NODES?)\n";
+        return 1;
+    }
+    int not_ready = 0;
+    for (const auto& [shard, r] : failover["readiness"].items()) {
+        const bool ready = r.value("ready", false);
+        not_ready += ready ? 0 : 1;
+        std::cout << std::left << std::setw(24) << shard << (ready ? "READY      " : "NOT READY  ")
+                  << r.value("reason", "") << "\n";
+    }
+    if (!failover.value("enabled", true)) {
+        std::cout << "note: failover.enabled is false on this watcher (detect and alert only)\n";
+    } else if (failover.value("observe_only", false)) {
+        std::cout << "note: observe_only: picket decides and reports but sends no command\n";
+    }
+    return not_ready == 0 ? 0 : 1;
+}
+
+std::string fmt_after(const json& v) {
+    return v.is_number() ? "+" + std::to_string(v.get<long long>()) + "ms" : "-";
+}
+
+void print_history(const json& list) {
+    if (list.empty()) {
+        std::cout << "no failover recorded by this watcher\n";
+        return;
+    }
+    std::cout << std::left << std::setw(21) << "DECIDED (UTC)" << std::setw(14) << "SHARD"
+              << std::setw(10) << "MODE" << std::setw(16) << "STATE" << std::setw(22)
+              << "NEW MASTER"
+              << "DOWN→DECIDED→SENT→PROMOTED→CONVERGED\n";
+    for (const auto& e : list) {
+        char when[32] = "-";
+        const auto t = static_cast<std::time_t>(e.value("decided_unix", 0.0));
+        if (t > 0) {
+            std::tm tm{};
+            gmtime_r(&t, &tm);
+            std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        }
+        std::cout << std::setw(21) << when << std::setw(14) << e.value("shard", "?")
+                  << std::setw(10) << e.value("mode", "?") << std::setw(16) << e.value("state", "?")
+                  << std::setw(22) << e.value("replica_address", "?")
+                  << e.value("down_for_at_decision_ms", 0) << "ms "
+                  << fmt_after(e.value("command_sent_after_ms", json())) << " "
+                  << fmt_after(e.value("promoted_after_ms", json())) << " "
+                  << fmt_after(e.value("converged_after_ms", json())) << "\n";
+        std::cout << "    " << e.value("reason", "") << "\n";
+        if (!e.value("choice", "").empty()) {
+            std::cout << "    choice: " << e.value("choice", "") << "\n";
+        }
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string url = kDefaultUrl;
+    std::vector<std::string> admin_urls;
+    std::string token_file;
+    std::string to;
+    std::string for_duration;
+    bool force = false;
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        if (a == "--url") {
+        if (a == "--url" || a == "--admin-url" || a == "--token-file" || a == "--to" ||
+            a == "--for") {
             if (i + 1 >= argc) {
-                std::cerr << "picketctl: --url needs a value\n";
+                std::cerr << "picketctl: " << a << " needs a value\n";
                 return 2;
             }
-            url = argv[++i];
+            const std::string v = argv[++i];
+            if (a == "--url") {
+                url = v;
+            } else if (a == "--admin-url") {
+                admin_urls.push_back(v);
+            } else if (a == "--token-file") {
+                token_file = v;
+            } else if (a == "--to") {
+                to = v;
+            } else {
+                for_duration = v;
+            }
+        } else if (a == "--force") {
+            force = true;
         } else if (a == "--help" || a == "-h") {
             std::cout << kUsage << kDefaultUrl << "\n";
             return 0;
@@ -261,6 +491,79 @@ int main(int argc, char** argv) {
             return 1;
         }
         print_table(doc);
+        return 0;
+    }
+    if (args[0] == "maintenance" || args[0] == "switchover" || args[0] == "failover" ||
+        args[0] == "ack") {
+        const std::string& cmd = args[0];
+        const std::size_t want = cmd == "maintenance" ? 3 : 2;
+        if (args.size() != want || (cmd == "maintenance" && args[1] != "on" && args[1] != "off")) {
+            std::cerr << "usage: picketctl maintenance on|off TARGET [--for DURATION] | "
+                         "switchover SHARD [--to NODE] | failover SHARD --force | ack SHARD\n";
+            return 2;
+        }
+        if (cmd == "failover" && !force) {
+            std::cerr << "picketctl: a manual failover overrides picket's safety rules (cooldown, "
+                         "timeouts-only wait, TAKEOVER fencing); add --force if you are sure\n";
+            return 2;
+        }
+        auto token = read_token(token_file);
+        if (!token) {
+            std::cerr << "picketctl: " << token.error() << "\n";
+            return 2;
+        }
+        if (admin_urls.empty()) {
+            admin_urls.emplace_back("http://127.0.0.1:7702");
+        }
+        json body;
+        std::string path;
+        if (cmd == "maintenance") {
+            path = "/v1/admin/maintenance";
+            body = {{"target", args[2]}, {"on", args[1] == "on"}};
+            if (!for_duration.empty()) {
+                auto secs = parse_seconds(for_duration);
+                if (!secs) {
+                    std::cerr << "picketctl: --for " << for_duration
+                              << ": give a duration like 90s, 30m, 2h, 1d\n";
+                    return 2;
+                }
+                body["for_seconds"] = *secs;
+            }
+        } else if (cmd == "switchover") {
+            path = "/v1/admin/switchover";
+            body = {{"shard", args[1]}, {"to", to}};
+        } else if (cmd == "failover") {
+            path = "/v1/admin/failover";
+            body = {{"shard", args[1]}, {"force", true}};
+        } else {
+            path = "/v1/admin/ack";
+            body = {{"shard", args[1]}};
+        }
+        return admin_post(admin_urls, *token, path, body);
+    }
+    if (args[0] == "check" || args[0] == "history") {
+        const bool as_json = args.size() > 1 && args[1] == "--json";
+        const bool check = args[0] == "check";
+        auto doc = get_json(url, check ? "/v1/status" : "/v1/history", check);
+        if (!doc) {
+            return 1;
+        }
+        if (as_json) {
+            std::cout << (check ? (*doc)["failover"]["readiness"] : *doc).dump(2) << "\n";
+            if (!check) {
+                return 0;
+            }
+            for (const auto& [shard, r] : (*doc)["failover"]["readiness"].items()) {
+                if (!r.value("ready", false)) {
+                    return 1;
+                }
+            }
+            return (*doc)["failover"]["readiness"].empty() ? 1 : 0;
+        }
+        if (check) {
+            return print_check(*doc);
+        }
+        print_history(*doc);
         return 0;
     }
     std::cerr << "picketctl: unknown command '" << args[0] << "'\n"

@@ -531,6 +531,53 @@ TEST(StillValid, RefusesEveryChange) {
     }
 }
 
+// --- Convergence -----------------------------------------------------------------------
+
+TEST(Convergence, AViewAgreesOnceTheTargetServesTheShardAtAHigherEpoch) {
+    auto after = three_masters();
+    after[0] = {'a', "10.0.0.1:7000", "master,fail", 0, 1, ""};
+    after[3] = {'d', "10.0.0.4:7000", "master", 0, 4, "0-5460"};
+    after[4].master = 'd';
+    after[5].master = 'd';
+    const ViewAgreement r = view_shows_promotion(view_of(after, 'b'), record_for('d'));
+    EXPECT_TRUE(r.agrees) << r.reason;
+    EXPECT_TRUE(r.reason.empty());
+}
+
+TEST(Convergence, EveryStaleViewSaysWhatIsMissing) {
+    struct Case {
+        std::string name;
+        std::vector<Line> lines;
+        std::string reason;
+    };
+    const auto before = three_masters();
+    auto same_epoch = before;
+    same_epoch[3] = {'d', "10.0.0.4:7000", "master", 0, 1, "0-5460"};
+    auto partial = before;
+    partial[0].slots = "5000-5460";
+    partial[3] = {'d', "10.0.0.4:7000", "master", 0, 4, "0-4999"};
+    auto old_claims = before;
+    old_claims[3] = {'d', "10.0.0.4:7000", "master", 0, 4, "0-5460"};
+    auto unknown = before;
+    unknown.erase(unknown.begin() + 3);
+    const std::vector<Case> cases = {
+        {"still a replica", before, "node bbbbbbbb still sees dddddddd as a replica"},
+        {"old epoch", same_epoch,
+         "node bbbbbbbb sees dddddddd at config epoch 1, not above the failed master's 1"},
+        {"part of the slots", partial,
+         "node bbbbbbbb sees dddddddd serving [0-4999], not the shard's [0-5460]"},
+        {"old master still claims", old_claims,
+         "node bbbbbbbb still sees aaaaaaaa claiming slots 0-5460"},
+        {"target unknown", unknown, "node bbbbbbbb does not list dddddddd"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        const ViewAgreement r = view_shows_promotion(view_of(c.lines, 'b'), record_for('d'));
+        EXPECT_FALSE(r.agrees);
+        EXPECT_EQ(r.reason, c.reason);
+    }
+}
+
 // --- Readiness -------------------------------------------------------------------------
 
 ReadinessInput ready_input(const PlanWorld& w) {

@@ -35,8 +35,8 @@ struct Line {
     std::string slots;  // "0-5460", may include "[100->-<id>]" on the reporter's line
 };
 
-/// The topology as node `reporter` sees `lines`.
-inline cluster::Topology topology_of(const std::vector<Line>& lines, char reporter) {
+/// Node `reporter`'s CLUSTER NODES view of `lines`.
+inline cluster::ClusterView view_of(const std::vector<Line>& lines, char reporter) {
     std::string text;
     for (const auto& l : lines) {
         // "ip:port[,hostname]" → "ip:port@cport[,hostname]".
@@ -53,11 +53,12 @@ inline cluster::Topology topology_of(const std::vector<Line>& lines, char report
     EXPECT_TRUE(nodes.has_value()) << text;
     auto view = cluster::make_view(nodes ? *nodes : std::vector<cluster::ClusterNode>{});
     EXPECT_TRUE(view.has_value()) << text;
-    std::vector<cluster::ClusterView> views;
-    if (view) {
-        views.push_back(*view);
-    }
-    return cluster::Topology::build(std::move(views));
+    return view ? *view : cluster::ClusterView{};
+}
+
+/// The topology as node `reporter` sees `lines`.
+inline cluster::Topology topology_of(const std::vector<Line>& lines, char reporter) {
+    return cluster::Topology::build(std::vector<cluster::ClusterView>{view_of(lines, reporter)});
 }
 
 /// Masters a, b, c on hosts .1-.3; replicas d, e, f of a on .4-.6.

@@ -14,11 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "picket/testing/http_client.h"
-#include "picket/testing/ports.h"
 #include "picket/testing/process.h"
 #include "picket/testing/redis_cluster.h"
-#include "picket/testing/temp_dir.h"
 #include "picket/testing/wait.h"
+#include "sidecars.h"
 
 namespace picket {
 namespace {
@@ -27,109 +26,8 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::http_get;
 
-class Sidecars {
-  public:
-    Sidecars(const testing::RedisCluster& cluster, std::size_t n, const std::string& failover) {
-        std::vector<std::uint16_t> peer_ports;
-        for (std::size_t i = 0; i < n; ++i) {
-            peer_ports.push_back(static_cast<std::uint16_t>(testing::free_port()));
-            http_ports_.push_back(static_cast<std::uint16_t>(testing::free_port()));
-        }
-        const std::string secret = dir_.path() + "/peer.secret";
-        testing::write_file(secret, "failover-test-shared-secret");
-        chmod(secret.c_str(), 0600);
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::string id = "w" + std::to_string(i + 1);
-            const std::string conf = dir_.path() + "/" + id + ".yml";
-            std::ofstream f(conf);
-            f << "watcher:\n  id: " << id << "\n  peer_listen: 127.0.0.1:" << peer_ports[i]
-              << "\n  http_listen: 127.0.0.1:" << http_ports_[i] << "\n  state_dir: " << dir_.path()
-              << "/state-" << id << "\npeers:\n  secret_file: " << secret << "\n  members:\n";
-            for (std::size_t j = 0; j < n; ++j) {
-                if (j != i) {
-                    f << "    - {id: w" << j + 1 << ", address: 127.0.0.1:" << peer_ports[j]
-                      << "}\n";
-                }
-            }
-            f << "cluster:\n  name: failover-test\n  seeds: [" << cluster.addresses().at(i)
-              << "]\ndetection:\n  down_after: 1s\nfailover:\n"
-              << failover;
-            f.close();
-            std::filesystem::create_directories(dir_.path() + "/state-" + id);
-            processes_.push_back(
-                std::make_unique<testing::ChildProcess>(testing::ChildProcess::spawn(
-                    {PICKETD_PATH, "--config", conf}, dir_.path() + "/" + id + ".log")));
-        }
-    }
-
-    json status(std::size_t i) {
-        auto r = http_get(http_ports_.at(i), "/v1/status", 1s);
-        return r.status == 200 ? json::parse(r.body, nullptr, false) : json();
-    }
-
-    /// The /metrics text of whichever sidecar leads.
-    std::string leader_metrics() {
-        for (std::size_t i = 0; i < http_ports_.size(); ++i) {
-            auto s = status(i);
-            if (s.is_object() && s["vote"]["role"] == "leader") {
-                return http_get(http_ports_[i], "/metrics").body;
-            }
-        }
-        return {};
-    }
-
-    /// The status of whichever sidecar leads.
-    json leader_status() {
-        for (std::size_t i = 0; i < http_ports_.size(); ++i) {
-            auto s = status(i);
-            if (s.is_object() && s["vote"]["role"] == "leader") {
-                return s;
-            }
-        }
-        return json();
-    }
-
-    bool wait_ready(std::size_t shards) {
-        return testing::wait_until(
-            [&] {
-                auto s = leader_status();
-                if (!s.is_object() || s["shards"].size() != shards) {
-                    return false;
-                }
-                for (std::size_t i = 0; i < http_ports_.size(); ++i) {
-                    auto st = status(i);
-                    if (!st.is_object() || st["nodes"].size() != 2 * shards) {
-                        return false;
-                    }
-                }
-                return true;
-            },
-            30s, 100ms);
-    }
-
-    std::string logs() {
-        std::string out;
-        for (std::size_t i = 0; i < http_ports_.size(); ++i) {
-            out += "--- w" + std::to_string(i + 1) + "\n" +
-                   testing::read_file(dir_.path() + "/w" + std::to_string(i + 1) + ".log")
-                       .substr(0, 6000);
-        }
-        return out;
-    }
-
-  private:
-    testing::TempDir dir_;
-    std::vector<std::uint16_t> http_ports_;
-    std::vector<std::unique_ptr<testing::ChildProcess>> processes_;
-};
-
-testing::ClusterOptions tutorial_cluster() {
-    testing::ClusterOptions o;
-    o.node.cluster_node_timeout_ms = 15000;
-    // picket must be the only actor: the cluster's own failover is off.
-    o.node.extra_config.emplace_back("cluster-replica-no-failover", "yes");
-    return o;
-}
+using testing::Sidecars;
+using testing::tutorial_cluster;
 
 TEST(Failover, KilledMasterIsPromotedByPicketAndOldMasterRejoins) {
     auto cluster = testing::RedisCluster::create(tutorial_cluster());
@@ -138,6 +36,24 @@ TEST(Failover, KilledMasterIsPromotedByPicketAndOldMasterRejoins) {
 
     const std::size_t victim = cluster->master_indices().at(0);
     const std::size_t heir = cluster->replica_of(victim).at(0);
+
+    // Before: every shard can be failed over (picketctl check exits 0 and says READY).
+    ASSERT_TRUE(testing::wait_until(
+        [&] {
+            auto r = testing::run_process({PICKETCTL_PATH, "--url", sidecars.url(0), "check"}, 10s);
+            return r.exit_code == 0;
+        },
+        15s, 200ms))
+        << testing::run_process({PICKETCTL_PATH, "--url", sidecars.url(0), "check"}, 10s).out
+        << sidecars.logs();
+    const auto check =
+        testing::run_process({PICKETCTL_PATH, "--url", sidecars.url(0), "check"}, 10s);
+    EXPECT_NE(check.out.find("READY"), std::string::npos) << check.out;
+    EXPECT_NE(check.out.find("would promote"), std::string::npos) << check.out;
+    EXPECT_NE(http_get(sidecars.http_port(0), "/metrics")
+                  .body.find("picket_shard_failover_ready{shard=\"0-5460\"} 1"),
+              std::string::npos);
+
     cluster->node(victim).kill();
     // Far below the 15 s the cluster would need (and it would not act at all here).
     cluster->wait_until_master(heir, 20s);
@@ -149,23 +65,11 @@ TEST(Failover, KilledMasterIsPromotedByPicketAndOldMasterRejoins) {
     EXPECT_TRUE(set.ok()) << set.describe();
 
     // picketd's own record of the failover.
-    json attempt;
-    ASSERT_TRUE(testing::wait_until(
-        [&] {
-            auto s = sidecars.leader_status();
-            if (!s.is_object()) {
-                return false;
-            }
-            for (const auto& a : s["failover"]["attempts"]) {
-                if (a["state"] == "promoted") {
-                    attempt = a;
-                    return true;
-                }
-            }
-            return false;
-        },
-        10s, 100ms))
-        << sidecars.logs();
+    // ... up to convergence: every node agrees on the new master and its slots.
+    json attempt = sidecars.wait_attempt(cluster->node_id(victim), {"converged"}, 20s);
+    ASSERT_TRUE(attempt.is_object()) << sidecars.leader_status().dump() << sidecars.logs();
+    EXPECT_LE(attempt["promoted_mono_ms"].get<std::int64_t>(),
+              attempt["converged_mono_ms"].get<std::int64_t>());
     EXPECT_EQ(attempt["failed_master"], cluster->node_id(victim));
     EXPECT_EQ(attempt["replica"], cluster->node_id(heir));
     EXPECT_EQ(attempt["mode"], "FORCE");
@@ -181,10 +85,37 @@ TEST(Failover, KilledMasterIsPromotedByPicketAndOldMasterRejoins) {
         << m.substr(0, 4000);
     EXPECT_NE(m.find("picket_failover_phase_duration_seconds_count{phase=\"promoted\"} 1"),
               std::string::npos);
+    EXPECT_NE(m.find("picket_failover_phase_duration_seconds_count{phase=\"converged\"} 1"),
+              std::string::npos);
 
-    // The tutorial's Step 4, second half: the old master comes back as a replica.
+    // The tutorial's Step 4, second half: the old master comes back as a replica, and
+    // the leader notices it in its record.
     cluster->node(victim).restart();
     cluster->wait_until_replica_of(victim, heir, 30s);
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            auto a = sidecars.wait_attempt(cluster->node_id(victim), {"converged"}, 1s);
+            return a.is_object() && a["rejoined_mono_ms"].is_number();
+        },
+        20s, 200ms))
+        << sidecars.leader_status()["failover"].dump();
+
+    // The history keeps it, with its phases, and survives in the state directory.
+    const int leader = sidecars.leader();
+    ASSERT_GE(leader, 0);
+    const auto history = json::parse(
+        http_get(sidecars.http_port(static_cast<std::size_t>(leader)), "/v1/history").body, nullptr,
+        false);
+    ASSERT_TRUE(history.is_array() && !history.empty()) << history.dump();
+    EXPECT_EQ(history.back()["state"], "converged");
+    EXPECT_EQ(history.back()["replica"], cluster->node_id(heir));
+    EXPECT_TRUE(history.back()["promoted_after_ms"].is_number());
+    EXPECT_TRUE(history.back()["rejoined_after_ms"].is_number());
+    const auto table = testing::run_process(
+        {PICKETCTL_PATH, "--url", sidecars.url(static_cast<std::size_t>(leader)), "history"}, 10s);
+    EXPECT_EQ(table.exit_code, 0);
+    EXPECT_NE(table.out.find("converged"), std::string::npos) << table.out;
+    EXPECT_NE(table.out.find("FORCE"), std::string::npos) << table.out;
 }
 
 TEST(Failover, ObserveOnlySaysWhatItWouldDoAndDoesNothing) {

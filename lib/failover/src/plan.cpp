@@ -450,6 +450,48 @@ CasResult still_valid(const proto::FailoverRecord& record, const cluster::Topolo
     return CasResult{true, {}};
 }
 
+ViewAgreement view_shows_promotion(const cluster::ClusterView& view,
+                                   const proto::FailoverRecord& record) {
+    const std::string& target = record.replica;
+    const auto* line = static_cast<const cluster::ClusterNode*>(nullptr);
+    for (const auto& n : view.nodes) {
+        if (n.id == target) {
+            line = &n;
+        }
+    }
+    const std::string who = "node " + view.reporter_id.substr(0, 8);
+    if (line == nullptr) {
+        return {false, who + " does not list " + target.substr(0, 8)};
+    }
+    if (!line->is_master()) {
+        return {false, who + " still sees " + target.substr(0, 8) + " as a replica"};
+    }
+    if (line->config_epoch <= record.key.config_epoch) {
+        return {false, who + " sees " + target.substr(0, 8) + " at config epoch " +
+                           std::to_string(line->config_epoch) + ", not above the failed master's " +
+                           std::to_string(record.key.config_epoch)};
+    }
+    const auto owned = cluster::normalize_slot_ranges(line->slots);
+    if (shard_name(owned) != record.key.shard) {
+        return {false, who + " sees " + target.substr(0, 8) + " serving [" + shard_name(owned) +
+                           "], not the shard's [" + record.key.shard + "]"};
+    }
+    for (const auto& n : view.nodes) {
+        if (n.id == target || !n.is_master()) {
+            continue;
+        }
+        for (const auto& r : n.slots) {
+            for (const auto& o : owned) {
+                if (r.first <= o.last && o.first <= r.last) {
+                    return {false, who + " still sees " + n.id.substr(0, 8) + " claiming slots " +
+                                       r.to_string()};
+                }
+            }
+        }
+    }
+    return {true, {}};
+}
+
 Readiness readiness(const ReadinessInput& in) {
     Readiness out;
     std::vector<std::string> reasons;

@@ -127,13 +127,25 @@ Metrics::Metrics(const BuildInfo& build)
       failover_phase(BuildHistogram()
                          .Name("picket_failover_phase_duration_seconds")
                          .Help("Time of each failover phase: decided (failure to decision), "
-                               "command_sent, promoted")
+                               "command_sent, promoted, converged")
                          .Register(*registry_)),
       cluster_open_slots(BuildGauge()
                              .Name("picket_cluster_open_slots")
                              .Help("Slots importing or migrating (failover refuses such shards)")
                              .Register(*registry_)
                              .Add({})),
+      shard_failover_ready(BuildGauge()
+                               .Name("picket_shard_failover_ready")
+                               .Help("1 when the shard (slot ranges) could be failed over right "
+                                     "now, as this watcher sees it (Sentinel's CKQUORUM)")
+                               .Register(*registry_)),
+      shard_failover_problem(
+          BuildGauge()
+              .Name("picket_shard_failover_problem")
+              .Help("1 for each reason the shard could not be failed over now: "
+                    "no_eligible_replica, no_quorum, no_majority, cooldown, migration, "
+                    "maintenance")
+              .Register(*registry_)),
       alert_sent(BuildCounter()
                      .Name("picket_alert_sent_total")
                      .Help("Alert notifications delivered (2xx), by receiver")

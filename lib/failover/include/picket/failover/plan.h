@@ -246,6 +246,19 @@ struct CasResult {
 /// resharding happened): do not send.
 CasResult still_valid(const proto::FailoverRecord& record, const cluster::Topology& fresh);
 
+/// Convergence after a promotion: what one node's own CLUSTER NODES says about it.
+struct ViewAgreement {
+    /// The view shows the record's target as a master serving exactly the failed shard's
+    /// slots, at a config epoch above the failed master's, and no other master claiming
+    /// any of those slots.
+    bool agrees = false;
+    /// Why not (empty when it agrees).
+    std::string reason;
+};
+/// Whether `view` (one node's CLUSTER NODES) has converged on `record`'s promotion.
+ViewAgreement view_shows_promotion(const cluster::ClusterView& view,
+                                   const proto::FailoverRecord& record);
+
 /// Why a shard could not be failed over right now.
 enum class ReadinessProblem : std::uint8_t {
     kNoEligibleReplica,

@@ -88,6 +88,8 @@ class Metrics {
     prometheus::Family<prometheus::Counter>& failovers;         ///< labels shard, result
     prometheus::Family<prometheus::Histogram>& failover_phase;  ///< label phase
     prometheus::Gauge& cluster_open_slots;
+    prometheus::Family<prometheus::Gauge>& shard_failover_ready;    ///< label shard
+    prometheus::Family<prometheus::Gauge>& shard_failover_problem;  ///< labels shard, problem
     // Alert delivery (issue #6), per receiver ("alertmanager" for the direct push).
     prometheus::Family<prometheus::Counter>& alert_sent;        ///< label receiver
     prometheus::Family<prometheus::Counter>& alert_failures;    ///< labels receiver, reason

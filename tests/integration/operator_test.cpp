@@ -1,0 +1,220 @@
+// Operator actions through picketctl and the admin API (issue #5), with real processes:
+// the tutorial's 3+3 cluster (cluster-node-timeout 15000, cluster-replica-no-failover yes)
+// and three picketd. Maintenance holds an automatic failover off until it is lifted; a
+// graceful switchover under a write load loses no acknowledged write; a forced failover
+// recovers what the rules refuse (two masters lost, TAKEOVER not allowed), after which the
+// automatic path uses FORCE for the second shard. Waits are bounded; assertions read Redis
+// and picketd's own records.
+
+#include <gtest/gtest.h>
+
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "picket/testing/process.h"
+#include "picket/testing/redis_cluster.h"
+#include "picket/testing/wait.h"
+#include "sidecars.h"
+
+namespace picket {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::Sidecars;
+using testing::tutorial_cluster;
+
+/// Runs picketctl with the sidecars' admin token and the given admin URLs.
+testing::ProcessResult ctl(const Sidecars& s, const std::vector<std::size_t>& watchers,
+                           std::vector<std::string> args) {
+    std::vector<std::string> argv = {PICKETCTL_PATH, "--token-file", s.token_file()};
+    for (auto w : watchers) {
+        argv.push_back("--admin-url");
+        argv.push_back(s.admin_url(w));
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::run_process(argv, 15s);
+}
+
+std::vector<std::size_t> all_of(const Sidecars& s) {
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        out.push_back(i);
+    }
+    return out;
+}
+
+TEST(Operator, AdminApiRefusesAWrongToken) {
+    auto cluster = testing::RedisCluster::create(tutorial_cluster());
+    Sidecars sidecars(*cluster, 3, "  enabled: true\n");
+    ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
+    testing::TempDir dir;
+    const std::string wrong = dir.path() + "/wrong.token";
+    testing::write_file(wrong, "not-the-admin-token-at-all");
+    auto r = testing::run_process({PICKETCTL_PATH, "--token-file", wrong, "--admin-url",
+                                   sidecars.admin_url(0), "maintenance", "on", "cluster"},
+                                  15s);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("missing or wrong admin token"), std::string::npos) << r.err;
+    EXPECT_TRUE(sidecars.status(0)["failover"]["maintenance"].empty());
+    // Without --force a manual failover is refused by picketctl itself.
+    auto f = ctl(sidecars, {0}, {"failover", "0-5460"});
+    EXPECT_EQ(f.exit_code, 2);
+    EXPECT_NE(f.err.find("--force"), std::string::npos) << f.err;
+}
+
+TEST(Operator, MaintenanceHoldsOffTheFailoverUntilItIsLifted) {
+    auto cluster = testing::RedisCluster::create(tutorial_cluster());
+    Sidecars sidecars(*cluster, 3, "  enabled: true\n");
+    ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
+    const std::size_t victim = cluster->master_indices().at(0);
+    const std::size_t heir = cluster->replica_of(victim).at(0);
+    const std::string victim_address = cluster->addresses().at(victim);
+
+    auto on =
+        ctl(sidecars, all_of(sidecars), {"maintenance", "on", victim_address, "--for", "10m"});
+    ASSERT_EQ(on.exit_code, 0) << on.out << on.err;
+    EXPECT_NE(on.out.find("maintenance on for node " + cluster->node_id(victim)), std::string::npos)
+        << on.out;
+    for (std::size_t i = 0; i < sidecars.size(); ++i) {
+        auto m = sidecars.status(i)["failover"]["maintenance"];
+        ASSERT_EQ(m.size(), 1U) << m.dump();
+        EXPECT_EQ(m[0]["target"], cluster->node_id(victim));
+        EXPECT_TRUE(m[0]["remaining_ms"].is_number());
+    }
+
+    cluster->node(victim).kill();
+    auto vetoed = sidecars.wait_attempt(cluster->node_id(victim), {"vetoed"}, 20s);
+    ASSERT_TRUE(vetoed.is_object())
+        << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    EXPECT_NE(vetoed["reason"].get<std::string>().find("maintenance"), std::string::npos)
+        << vetoed.dump();
+    EXPECT_EQ(cluster->node(heir).info_field("replication", "role"), "slave");
+    // The readiness says so too.
+    auto check = testing::run_process({PICKETCTL_PATH, "--url", sidecars.url(0), "check"}, 10s);
+    EXPECT_EQ(check.exit_code, 1);
+    EXPECT_NE(check.out.find("maintenance"), std::string::npos) << check.out;
+
+    auto off = ctl(sidecars, all_of(sidecars), {"maintenance", "off", victim_address});
+    ASSERT_EQ(off.exit_code, 0) << off.out << off.err;
+    cluster->wait_until_master(heir, 20s);
+    auto done = sidecars.wait_attempt(cluster->node_id(victim), {"converged"}, 20s);
+    EXPECT_TRUE(done.is_object()) << sidecars.leader_status()["failover"].dump();
+}
+
+TEST(Operator, SwitchoverUnderWriteLoadLosesNoAcknowledgedWrite) {
+    auto cluster = testing::RedisCluster::create(tutorial_cluster());
+    Sidecars sidecars(*cluster, 3, "  enabled: true\n");
+    ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
+    // The master that owns the hash tag {sw}.
+    std::optional<std::size_t> owner;
+    for (auto m : cluster->master_indices()) {
+        if (cluster->node(m).cli({"SET", "{sw}probe", "x"}).trimmed() == "OK") {
+            owner = m;
+        }
+    }
+    ASSERT_TRUE(owner);
+    const std::size_t heir = cluster->replica_of(*owner).at(0);
+    int leader = -1;
+    ASSERT_TRUE(testing::wait_until([&] { return (leader = sidecars.leader()) >= 0; }, 10s, 100ms));
+
+    testing::CliOptions follow;
+    follow.follow_redirects = true;
+    std::map<int, std::string> acked;
+    auto write = [&](int i) {
+        const std::string key = "{sw}k" + std::to_string(i);
+        auto r = cluster->node(heir).cli_with(follow, {"SET", key, std::to_string(i)}, 5s);
+        if (r.ok() && r.trimmed() == "OK") {
+            acked[i] = std::to_string(i);
+        }
+    };
+    int i = 0;
+    for (; i < 50; ++i) {
+        write(i);
+    }
+    auto sw =
+        ctl(sidecars, {static_cast<std::size_t>(leader)},
+            {"switchover", cluster->addresses().at(*owner), "--to", cluster->addresses().at(heir)});
+    ASSERT_EQ(sw.exit_code, 0) << sw.out << sw.err << sidecars.logs();
+    EXPECT_NE(sw.out.find("switchover of shard"), std::string::npos) << sw.out;
+    // Keep writing through the switchover, bounded in count.
+    bool promoted = false;
+    int after = 0;
+    for (; i < 2000 && after < 50; ++i) {
+        write(i);
+        if (!promoted && (i % 10) == 0) {
+            promoted = cluster->node(heir).info_field("replication", "role") == "master";
+        }
+        after += promoted ? 1 : 0;
+    }
+    ASSERT_TRUE(promoted) << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    auto done = sidecars.wait_attempt(cluster->node_id(*owner), {"converged"}, 20s);
+    ASSERT_TRUE(done.is_object()) << sidecars.leader_status()["failover"].dump();
+    EXPECT_NE(done["reason"].get<std::string>().find("agree"), std::string::npos);
+    // The old master follows the new one: the cooperative path, no data loss.
+    cluster->wait_until_replica_of(*owner, heir, 20s);
+
+    std::size_t lost = 0;
+    for (const auto& [k, v] : acked) {
+        auto r = cluster->node(heir).cli({"GET", "{sw}k" + std::to_string(k)});
+        lost += r.trimmed() == v ? 0U : 1U;
+    }
+    std::cout << "switchover: " << acked.size() << " acknowledged writes of " << i
+              << ", lost: " << lost << "\n";
+    EXPECT_GT(acked.size(), 90U);
+    EXPECT_EQ(lost, 0U);
+}
+
+TEST(Operator, ForcedFailoverRecoversWhatTheRulesRefuseThenForceFollows) {
+    auto cluster = testing::RedisCluster::create(tutorial_cluster());
+    Sidecars sidecars(*cluster, 3, "  allow_takeover: false\n");
+    ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
+    const auto masters = cluster->master_indices();
+    const std::size_t first = masters.at(0);
+    const std::size_t second = masters.at(1);
+    const std::size_t heir1 = cluster->replica_of(first).at(0);
+    const std::size_t heir2 = cluster->replica_of(second).at(0);
+    cluster->node(first).kill();
+    cluster->node(second).kill();
+
+    // One master of three is left: FORCE cannot get its votes, TAKEOVER is not allowed.
+    auto vetoed = sidecars.wait_attempt(cluster->node_id(first), {"vetoed"}, 20s);
+    ASSERT_TRUE(vetoed.is_object())
+        << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    EXPECT_NE(vetoed["reason"].get<std::string>().find("allow_takeover is off"), std::string::npos)
+        << vetoed.dump();
+    EXPECT_EQ(cluster->node(heir1).info_field("replication", "role"), "slave");
+
+    // The operator vouches: TAKEOVER for the first shard ...
+    const int leader = sidecars.leader();
+    ASSERT_GE(leader, 0);
+    auto forced = ctl(sidecars, {static_cast<std::size_t>(leader)},
+                      {"failover", vetoed["shard"].get<std::string>(), "--force"});
+    ASSERT_EQ(forced.exit_code, 0) << forced.out << forced.err;
+    cluster->wait_until_master(heir1, 20s);
+    auto first_done =
+        sidecars.wait_attempt(cluster->node_id(first), {"converged", "not_converged"}, 20s);
+    ASSERT_TRUE(first_done.is_object()) << sidecars.leader_status()["failover"].dump();
+    EXPECT_EQ(first_done["mode"], "TAKEOVER");
+
+    // ... after which two of three masters answer again: the second shard fails over
+    // automatically, with FORCE.
+    cluster->wait_until_master(heir2, 30s);
+    auto second_done =
+        sidecars.wait_attempt(cluster->node_id(second), {"converged", "not_converged"}, 20s);
+    ASSERT_TRUE(second_done.is_object()) << sidecars.leader_status()["failover"].dump();
+    EXPECT_EQ(second_done["mode"], "FORCE");
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            return cluster->node(heir2).cli({"CLUSTER", "INFO"}).out.find("cluster_state:ok") !=
+                   std::string::npos;
+        },
+        20s, 200ms))
+        << cluster->node(heir2).cli({"CLUSTER", "INFO"}).out
+        << cluster->node(heir2).cli({"CLUSTER", "NODES"}).out
+        << cluster->node(heir1).cli({"CLUSTER", "NODES"}).out;
+}
+
+}  // namespace
+}  // namespace picket

@@ -1,0 +1,180 @@
+#pragma once
+// A group of real picketd sidecars watching a tests/support RedisCluster: one per node (up
+// to the cluster's size), a shared peer secret, down_after 1s, and the admin API on with a
+// token. Shared by the failover and operator tests.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "picket/testing/http_client.h"
+#include "picket/testing/ports.h"
+#include "picket/testing/process.h"
+#include "picket/testing/redis_cluster.h"
+#include "picket/testing/temp_dir.h"
+#include "picket/testing/wait.h"
+
+namespace picket::testing {
+
+class Sidecars {
+  public:
+    /// `failover` is the body of the `failover:` section (indented by two spaces).
+    Sidecars(const RedisCluster& cluster, std::size_t n, const std::string& failover) {
+        using namespace std::chrono_literals;
+        std::vector<std::uint16_t> peer_ports;
+        for (std::size_t i = 0; i < n; ++i) {
+            peer_ports.push_back(static_cast<std::uint16_t>(free_port()));
+            http_ports_.push_back(static_cast<std::uint16_t>(free_port()));
+            admin_ports_.push_back(static_cast<std::uint16_t>(free_port()));
+        }
+        const std::string secret = dir_.path() + "/peer.secret";
+        write_file(secret, "failover-test-shared-secret");
+        chmod(secret.c_str(), 0600);
+        token_file_ = dir_.path() + "/admin.token";
+        write_file(token_file_, "sidecars-admin-token-0123456789\n");
+        chmod(token_file_.c_str(), 0600);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::string id = "w" + std::to_string(i + 1);
+            const std::string conf = dir_.path() + "/" + id + ".yml";
+            std::ofstream f(conf);
+            f << "watcher:\n  id: " << id << "\n  peer_listen: 127.0.0.1:" << peer_ports[i]
+              << "\n  http_listen: 127.0.0.1:" << http_ports_[i] << "\n  state_dir: " << dir_.path()
+              << "/state-" << id << "\npeers:\n  secret_file: " << secret << "\n  members:\n";
+            for (std::size_t j = 0; j < n; ++j) {
+                if (j != i) {
+                    f << "    - {id: w" << j + 1 << ", address: 127.0.0.1:" << peer_ports[j]
+                      << "}\n";
+                }
+            }
+            f << "cluster:\n  name: failover-test\n  seeds: [" << cluster.addresses().at(i)
+              << "]\ndetection:\n  down_after: 1s\nhttp:\n  admin_listen: 127.0.0.1:"
+              << admin_ports_[i] << "\n  admin_token_file: " << token_file_ << "\nfailover:\n"
+              << failover;
+            f.close();
+            std::filesystem::create_directories(dir_.path() + "/state-" + id);
+            processes_.push_back(std::make_unique<ChildProcess>(ChildProcess::spawn(
+                {PICKETD_PATH, "--config", conf}, dir_.path() + "/" + id + ".log")));
+        }
+    }
+
+    std::size_t size() const { return http_ports_.size(); }
+    std::uint16_t http_port(std::size_t i) const { return http_ports_.at(i); }
+    std::string url(std::size_t i) const {
+        return "http://127.0.0.1:" + std::to_string(http_ports_.at(i));
+    }
+    std::string admin_url(std::size_t i) const {
+        return "http://127.0.0.1:" + std::to_string(admin_ports_.at(i));
+    }
+    const std::string& token_file() const { return token_file_; }
+    ChildProcess& process(std::size_t i) { return *processes_.at(i); }
+
+    nlohmann::json status(std::size_t i) {
+        using namespace std::chrono_literals;
+        auto r = http_get(http_ports_.at(i), "/v1/status", 1s);
+        return r.status == 200 ? nlohmann::json::parse(r.body, nullptr, false) : nlohmann::json();
+    }
+
+    /// Index of the sidecar that leads, or -1.
+    int leader() {
+        for (std::size_t i = 0; i < http_ports_.size(); ++i) {
+            auto s = status(i);
+            if (s.is_object() && s["vote"]["role"] == "leader") {
+                return static_cast<int>(i);
+            }
+        }
+        return -1;
+    }
+
+    /// The /metrics text of whichever sidecar leads.
+    std::string leader_metrics() {
+        const int i = leader();
+        return i < 0 ? std::string()
+                     : http_get(http_ports_[static_cast<std::size_t>(i)], "/metrics").body;
+    }
+
+    /// The status of whichever sidecar leads.
+    nlohmann::json leader_status() {
+        const int i = leader();
+        return i < 0 ? nlohmann::json() : status(static_cast<std::size_t>(i));
+    }
+
+    /// The leader's failover attempt for `failed_master` once its state is one of
+    /// `states`, within `timeout`; null otherwise.
+    nlohmann::json wait_attempt(const std::string& failed_master,
+                                const std::vector<std::string>& states,
+                                std::chrono::milliseconds timeout) {
+        using namespace std::chrono_literals;
+        nlohmann::json found;
+        wait_until(
+            [&] {
+                auto s = leader_status();
+                for (const auto& a :
+                     s.is_object() ? s["failover"]["attempts"] : nlohmann::json::array()) {
+                    if (a["failed_master"] != failed_master) {
+                        continue;
+                    }
+                    for (const auto& st : states) {
+                        if (a["state"] == st) {
+                            found = a;
+                            return true;
+                        }
+                    }
+                }
+                return false;
+            },
+            timeout, 100ms);
+        return found;
+    }
+
+    bool wait_ready(std::size_t shards) {
+        using namespace std::chrono_literals;
+        return wait_until(
+            [&] {
+                auto s = leader_status();
+                if (!s.is_object() || s["shards"].size() != shards) {
+                    return false;
+                }
+                for (std::size_t i = 0; i < http_ports_.size(); ++i) {
+                    auto st = status(i);
+                    if (!st.is_object() || st["nodes"].size() != 2 * shards) {
+                        return false;
+                    }
+                }
+                return true;
+            },
+            30s, 100ms);
+    }
+
+    std::string logs() {
+        std::string out;
+        for (std::size_t i = 0; i < http_ports_.size(); ++i) {
+            const auto text = read_file(dir_.path() + "/w" + std::to_string(i + 1) + ".log");
+            out += "--- w" + std::to_string(i + 1) + "\n" +
+                   (text.size() > 6000 ? text.substr(text.size() - 6000) : text);
+        }
+        return out;
+    }
+
+  private:
+    TempDir dir_;
+    std::vector<std::uint16_t> http_ports_;
+    std::vector<std::uint16_t> admin_ports_;
+    std::string token_file_;
+    std::vector<std::unique_ptr<ChildProcess>> processes_;
+};
+
+/// The tutorial's cluster with the cluster's own failover off: picket must be the actor.
+inline ClusterOptions tutorial_cluster() {
+    ClusterOptions o;
+    o.node.cluster_node_timeout_ms = 15000;
+    o.node.extra_config.emplace_back("cluster-replica-no-failover", "yes");
+    return o;
+}
+
+}  // namespace picket::testing
