@@ -8,7 +8,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -140,8 +147,17 @@ void FailoverService::on_tick(TimePoint now) {
             continue;  // not a slot-owning master (a replica, or unknown): nothing to promote
         }
         const auto key = failover::record_key(*master);
-        if (c->records().count(key) != 0) {
-            continue;  // decided already: the vote replicates it and hands it back to execute
+        // Decided already: the vote replicates the record and hands it back to execute.
+        // An aborted record (its command failed, or could not leave) is planned again;
+        // propose() reopens it with its original replica and mode. Without this a failure
+        // whose command failed is never retried (the simulation's liveness check found
+        // it: a master restarted after a failed FORCE and killed again at the same epoch).
+        if (auto r = c->records().find(key);
+            r != c->records().end() && r->second.phase != proto::RecordPhase::kAborted) {
+            continue;
+        }
+        if (hook_vetoed_.count(key) != 0) {
+            continue;  // the pre-failover hook said no; 'picketctl failover --force' clears it
         }
         failover::PlanInput in;
         in.master = *master;
@@ -242,6 +258,7 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
     if (target == nullptr) {
         set_state(a, "failed", "chosen replica " + record.replica + " is not in the topology",
                   "failover_failed");
+        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
         executing_.erase(record.key);
         co_return;
     }
@@ -249,6 +266,21 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
     resp::ClientOptions o = watch_options(config_).client;
     std::tie(o.host, o.port) = split(a.replica_address);
     resp::Client client(executor_, o);
+
+    // The operator's pre-failover hook first (it may take seconds): non-zero exit or
+    // timeout vetoes this failure until an operator forces it.
+    if (!config_.failover.pre_failover_command.empty() && !config_.failover.observe_only) {
+        const auto why =
+            co_await run_hook(config_.failover.pre_failover_command, a, "pre_failover", "");
+        if (!why.empty()) {
+            hook_vetoed_.insert(record.key);
+            set_state(a, "vetoed_by_hook", "pre_failover_command vetoed: " + why,
+                      "failover_vetoed");
+            vote_.report_progress(record.key, proto::RecordPhase::kAborted);
+            executing_.erase(record.key);
+            co_return;
+        }
+    }
 
     // Compare-and-set against Redis itself: a lease cannot fence a pause between the
     // check and the command, so the target's own fresh view must still show the failure.
@@ -258,6 +290,7 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
                   "cannot read CLUSTER NODES from " + a.replica_address + ": " +
                       (nodes ? nodes->str : nodes.error().message),
                   "failover_retrying");
+        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
         executing_.erase(record.key);
         co_return;
     }
@@ -267,6 +300,7 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
     if (!view) {
         set_state(a, "retrying", "CLUSTER NODES from the target: " + view.error().to_string(),
                   "failover_retrying");
+        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
         executing_.erase(record.key);
         co_return;
     }
@@ -291,6 +325,7 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
     if (io::mono_now() >= action.lease_until) {
         set_state(a, "retrying", "the leader's lease ran out before the command could leave",
                   "failover_retrying");
+        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
         executing_.erase(record.key);
         co_return;
     }
@@ -311,6 +346,7 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
                   "CLUSTER FAILOVER on " + a.replica_address +
                       " refused: " + (sent ? sent->str : sent.error().message),
                   "failover_failed");
+        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
         executing_.erase(record.key);
         co_return;
     }
@@ -349,7 +385,73 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
               a.replica_address + " not master within " + ms(config_.failover.timeout) +
                   " after CLUSTER FAILOVER",
               "failover_failed");
+    vote_.report_progress(record.key, proto::RecordPhase::kAborted);
     executing_.erase(record.key);
+}
+
+asio::awaitable<std::string> FailoverService::run_hook(std::vector<std::string> argv,
+                                                       Attempt attempt, std::string phase,
+                                                       std::string result) {
+    const auto& r = attempt.record;
+    std::vector<std::string> env = {
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PICKET_HOOK=" + phase,
+        "PICKET_CLUSTER=" + config_.cluster.name,
+        "PICKET_WATCHER=" + config_.watcher.id,
+        "PICKET_SHARD=" + r.key.shard,
+        "PICKET_FAILED_MASTER=" + r.key.failed_master,
+        "PICKET_CONFIG_EPOCH=" + std::to_string(r.key.config_epoch),
+        "PICKET_REPLICA=" + r.replica,
+        "PICKET_REPLICA_ADDRESS=" + attempt.replica_address,
+        "PICKET_MODE=" + std::string(proto::to_string(r.mode)),
+        "PICKET_TERM=" + std::to_string(r.term),
+        "PICKET_RESULT=" + result,
+        "PICKET_REASON=" + attempt.reason,
+    };
+    if (const auto* n = watcher_.topology().node(r.key.failed_master); n != nullptr) {
+        env.push_back("PICKET_FAILED_MASTER_ADDRESS=" + n->address.endpoint());
+    }
+    std::vector<char*> cargv;
+    for (auto& s : argv) {
+        cargv.push_back(s.data());
+    }
+    cargv.push_back(nullptr);
+    std::vector<char*> cenv;
+    for (auto& s : env) {
+        cenv.push_back(s.data());
+    }
+    cenv.push_back(nullptr);
+    pid_t pid = -1;
+    if (const int rc = posix_spawn(&pid, cargv[0], nullptr, nullptr, cargv.data(), cenv.data());
+        rc != 0) {
+        co_return argv[0] + ": cannot start: " + std::strerror(rc);
+    }
+    spdlog::info("failover: {} hook {} started (pid {})", phase, argv[0], pid);
+    asio::steady_timer timer(executor_);
+    const auto deadline = io::mono_now() + config_.failover.hook_timeout;
+    while (true) {
+        int status = 0;
+        const pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid) {
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                co_return std::string();
+            }
+            co_return argv[0] + (WIFEXITED(status)
+                                     ? " exited " + std::to_string(WEXITSTATUS(status))
+                                     : " killed by signal " + std::to_string(WTERMSIG(status)));
+        }
+        if (done < 0 && errno != EINTR) {
+            co_return argv[0] + ": waitpid: " + std::strerror(errno);
+        }
+        if (io::mono_now() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            co_return argv[0] + " did not finish within " + ms(config_.failover.hook_timeout) +
+                " (killed)";
+        }
+        timer.expires_after(std::chrono::milliseconds(20));
+        co_await timer.async_wait(kAsTuple);
+    }
 }
 
 asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
@@ -406,6 +508,13 @@ asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
                          ? " (" + std::to_string(clients.size() - answered) + " did not answer)"
                          : ""),
                 "failover_converged");
+            if (!config_.failover.post_failover_command.empty()) {
+                auto why = co_await run_hook(config_.failover.post_failover_command, a,
+                                             "post_failover", a.state);
+                if (!why.empty()) {
+                    spdlog::warn("failover: post_failover_command: {}", why);
+                }
+            }
             co_return;
         }
         if (io::mono_now() >= deadline) {
@@ -414,6 +523,13 @@ asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
                           ms(config_.failover.timeout) + ": " +
                           (answered == 0 ? std::string("no node answered") : pending),
                       "failover_not_converged");
+            if (!config_.failover.post_failover_command.empty()) {
+                auto why = co_await run_hook(config_.failover.post_failover_command, a,
+                                             "post_failover", a.state);
+                if (!why.empty()) {
+                    spdlog::warn("failover: post_failover_command: {}", why);
+                }
+            }
             co_return;
         }
         timer.expires_after(std::chrono::milliseconds(50));
@@ -720,6 +836,7 @@ Expected<std::string, std::string> FailoverService::force_failover(const std::st
     }
     const auto name = failover::shard_name(m->slots);
     forced_[name] = now + std::chrono::minutes(1);
+    hook_vetoed_.erase(failover::record_key(*m));
     report_("failover_forced",
             "shard " + name + ": forced failover requested by " + who +
                 " (cooldown, rate limit, timeouts-only wait and TAKEOVER safety overridden)",

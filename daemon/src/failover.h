@@ -115,6 +115,13 @@ class FailoverService {
     void remember(Attempt& a);
     std::string history_path() const;
     boost::asio::awaitable<void> run_switchover(proto::FailoverRecord record, std::string who);
+    /// Runs a hook (argv from the config) with the record in PICKET_* environment
+    /// variables, bounded by failover.hook_timeout (then SIGKILL). Returns "" when it
+    /// exited 0, otherwise why not.
+    boost::asio::awaitable<std::string> run_hook(std::vector<std::string> argv, Attempt attempt,
+                                                 std::string phase, std::string result);
+    /// Failures whose pre-failover hook vetoed: not planned again until forced.
+    std::set<proto::RecordKey> hook_vetoed_;
     /// The shard (slot ranges name) `ref` names: its slots, its master's id or address.
     std::optional<failover::FailedMaster> resolve_shard(const std::string& ref) const;
     /// Maintenance facts for a master: the cluster or its shard is in maintenance; and

@@ -7,6 +7,9 @@
 // and picketd's own records.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 
 #include <iostream>
 #include <map>
@@ -214,6 +217,62 @@ TEST(Operator, ForcedFailoverRecoversWhatTheRulesRefuseThenForceFollows) {
         << cluster->node(heir2).cli({"CLUSTER", "INFO"}).out
         << cluster->node(heir2).cli({"CLUSTER", "NODES"}).out
         << cluster->node(heir1).cli({"CLUSTER", "NODES"}).out;
+}
+
+TEST(Operator, PreFailoverHookVetoesAndPostHookReportsWithTheRecordInTheEnvironment) {
+    testing::TempDir hooks;
+    const std::string pre = hooks.path() + "/pre.sh";
+    const std::string post = hooks.path() + "/post.sh";
+    testing::write_file(pre, "#!/bin/sh\nenv | grep ^PICKET_ | sort > " + hooks.path() +
+                                 "/pre.env\n[ -e " + hooks.path() + "/veto ] && exit 3\nexit 0\n");
+    testing::write_file(
+        post, "#!/bin/sh\nenv | grep ^PICKET_ | sort > " + hooks.path() + "/post.env\nexit 0\n");
+    chmod(pre.c_str(), 0755);
+    chmod(post.c_str(), 0755);
+    testing::write_file(hooks.path() + "/veto", "");
+
+    auto cluster = testing::RedisCluster::create(tutorial_cluster());
+    Sidecars sidecars(*cluster, 3,
+                      "  pre_failover_command: [" + pre + "]\n  post_failover_command: [" + post +
+                          "]\n  hook_timeout: 5s\n");
+    ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
+    const std::size_t victim = cluster->master_indices().at(0);
+    const std::size_t heir = cluster->replica_of(victim).at(0);
+    cluster->node(victim).kill();
+
+    auto vetoed = sidecars.wait_attempt(cluster->node_id(victim), {"vetoed_by_hook"}, 20s);
+    ASSERT_TRUE(vetoed.is_object())
+        << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    EXPECT_NE(vetoed["reason"].get<std::string>().find("exited 3"), std::string::npos)
+        << vetoed.dump();
+    const auto pre_env = testing::read_file(hooks.path() + "/pre.env");
+    EXPECT_NE(pre_env.find("PICKET_HOOK=pre_failover"), std::string::npos) << pre_env;
+    EXPECT_NE(pre_env.find("PICKET_FAILED_MASTER=" + cluster->node_id(victim)), std::string::npos)
+        << pre_env;
+    EXPECT_NE(pre_env.find("PICKET_REPLICA_ADDRESS="), std::string::npos) << pre_env;
+    EXPECT_NE(pre_env.find("PICKET_MODE=FORCE"), std::string::npos) << pre_env;
+    EXPECT_EQ(cluster->node(heir).info_field("replication", "role"), "slave");
+
+    // The operator lifts the veto and forces: the hook now agrees, the failover runs and
+    // the post hook hears how it ended.
+    std::filesystem::remove(hooks.path() + "/veto");
+    const int leader = sidecars.leader();
+    ASSERT_GE(leader, 0);
+    auto forced = ctl(sidecars, {static_cast<std::size_t>(leader)},
+                      {"failover", vetoed["shard"].get<std::string>(), "--force"});
+    ASSERT_EQ(forced.exit_code, 0) << forced.out << forced.err;
+    auto done = sidecars.wait_attempt(cluster->node_id(victim), {"converged"}, 30s);
+    ASSERT_TRUE(done.is_object()) << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    std::string post_env;
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            post_env = testing::read_file(hooks.path() + "/post.env");
+            return post_env.find("PICKET_RESULT=converged") != std::string::npos;
+        },
+        10s, 100ms))
+        << post_env;
+    EXPECT_NE(post_env.find("PICKET_REPLICA=" + cluster->node_id(heir)), std::string::npos)
+        << post_env;
 }
 
 }  // namespace
