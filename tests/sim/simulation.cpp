@@ -193,6 +193,8 @@ struct RShard {
     std::string owner;  ///< node id serving the slots (highest epoch)
 };
 
+/// One run: the watchers, their shells, the network, the Redis model, the fault script
+/// and the invariant checks, all stepped by 10 ms of simulated real time.
 class Sim {
   public:
     explicit Sim(const SimConfig& cfg) : cfg_(cfg), rng_(cfg.seed * 0x9E3779B97F4A7C15ULL + 1) {
@@ -696,7 +698,7 @@ class Sim {
             return;
         }
         const cluster::Topology& topology = *w.topology;
-        const auto topology_keep = w.topology;  // a proposal's drain may refresh nothing, but
+        const auto keep = w.topology;  // alive even if a drain below crashes the watcher
         const auto& nodes = w.detector->nodes();
         const std::map<std::string, consensus::OdownState> odown = w.c->odown();
         for (const auto& [node_id, od] : odown) {
@@ -847,6 +849,16 @@ class Sim {
             abort("the lease ran out before the command could leave");
             return;
         }
+        // DIFFERS from failover.cpp: the failure must still be agreed now. A record decided
+        // while the master was dead is executed by a later leader too (Paxos adoption);
+        // still_valid() only checks that the master still leads at its epoch, which a
+        // restarted master does. Without this check the simulation sees commands sent
+        // while the master runs and no watcher says it is down (FORCE then replaces a
+        // healthy master without a handshake, losing its latest writes).
+        if (!w.c->odown().contains(r.key.failed_master)) {
+            abort("its master is not ODOWN at this leader any more");
+            return;
+        }
         // What the compare-and-set read must be true of the model: the record's master
         // still serves its slots at its epoch and the target still replicates it.
         const RNode& failed = nodes_.at(r.key.failed_master);
@@ -855,15 +867,25 @@ class Sim {
             violation("command for " + key_text(r.key) + " left although the record's master " +
                       "no longer serves its slots at that epoch (compare-and-set skipped?)");
         }
+        // No failover command without an ODOWN quorum, now: the sending leader holds it.
+        if (!w.c->odown().contains(r.key.failed_master)) {
+            violation("command for " + key_text(r.key) + " left while its master is not ODOWN " +
+                      "at the sending leader");
+        }
         if (failed.serving(now_) && !failed.isolated) {
             ++result_.coverage.master_alive_at_send;
+            if (cfg_.keep_trace) {
+                note(w.id + " sends for " + key_text(r.key) + " while that master runs (ODOWN at " +
+                     "this leader: " + (w.c->odown().contains(r.key.failed_master) ? "yes" : "no") +
+                     ")");
+            }
         }
         // A pause between the check and the command leaving (GC, SIGSTOP, a VM stall):
         // the command lands when the watcher resumes. Only in the fault phase.
-        const bool held = in_fault_phase_ && rng_.chance(5, 100);
+        const bool held = in_fault_phase_ && rng_.chance(1, 10);
         TimePoint land = now_ + uniform(1ms, 20ms);
         if (held) {
-            w.paused_until = now_ + uniform(300ms, kMaxHold);
+            w.paused_until = now_ + uniform(500ms, kMaxHold);
             land = w.paused_until + uniform(1ms, 20ms);
             ++result_.coverage.pauses;
             ++result_.coverage.held_commands;
@@ -1343,6 +1365,26 @@ class Sim {
             w->paused_until = std::min(w->paused_until, now_);
             w->down_until = std::min(w->down_until, now_);
             w->crash_mid_output = false;
+        }
+        // Liveness needs only a connected majority: in half the runs a minority of the
+        // watchers stays cut off from the others until the end.
+        if (rng_.chance(1, 2)) {
+            const std::size_t n = watchers_.size();
+            const auto k = static_cast<std::size_t>(rng_.uniform(1, (n - 1) / 2));
+            std::vector<std::size_t> order(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                order[i] = i;
+            }
+            for (std::size_t i = 0; i < k; ++i) {
+                std::swap(order[i], order[i + rng_.uniform(0, n - 1 - i)]);
+                for (std::size_t o = 0; o < n; ++o) {
+                    if (o != order[i]) {
+                        cut_.insert({order[i], o});
+                        cut_.insert({o, order[i]});
+                    }
+                }
+                note(ids_[order[i]] + " stays cut off from the other watchers");
+            }
         }
     }
 
