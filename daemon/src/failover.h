@@ -122,6 +122,10 @@ class FailoverService {
                                                  std::string phase, std::string result);
     /// Failures whose pre-failover hook vetoed: not planned again until forced.
     std::set<proto::RecordKey> hook_vetoed_;
+    /// When this watcher last sent CLUSTER FAILOVER FORCE for a failure: the masters
+    /// refuse votes for that master's replicas for 2 × cluster-node-timeout after voting,
+    /// so a retry before then cannot win an election.
+    std::map<proto::RecordKey, TimePoint> force_sent_;
     /// The shard (slot ranges name) `ref` names: its slots, its master's id or address.
     std::optional<failover::FailedMaster> resolve_shard(const std::string& ref) const;
     /// Maintenance facts for a master: the cluster or its shard is in maintenance; and
