@@ -37,6 +37,7 @@ struct AlertDispatcher::Impl : std::enable_shared_from_this<Impl> {
     std::map<std::string, std::shared_ptr<asio::ssl::context>> tls;
     bool stopped = false;
     std::optional<TimePoint> armed_for;
+    std::uint64_t replayed_logged = 0;  ///< publisher.replayed() already logged
 
     TimePoint now() const { return options.mono_now ? options.mono_now() : io::mono_now(); }
     double wall() const { return options.wall_now ? options.wall_now() : io::wall_seconds(); }
@@ -49,6 +50,13 @@ struct AlertDispatcher::Impl : std::enable_shared_from_this<Impl> {
         const TimePoint t = now();
         for (auto& req : publisher.tick(t, wall(), leader())) {
             send(std::move(req));
+        }
+        if (publisher.replayed() != replayed_logged) {
+            spdlog::info(
+                "alert: leading now; re-sent {} active cluster alert(s) this watcher had "
+                "not sent",
+                publisher.replayed() - replayed_logged);
+            replayed_logged = publisher.replayed();
         }
         arm(t);
     }
