@@ -13,7 +13,8 @@
 4. Grafana provisioning (deploy/grafana/provisioning): both files parse as YAML with
    apiVersion 1; exactly one Prometheus data source with a fixed uid, which the dashboard's
    `datasource` variable defaults to; one file provider whose absolute path is where the
-   install comment in the provider file puts picket.json. A deliberately wrong uid must be
+   package installs picket.json (cmake/Packaging.cmake) and where the provider file's
+   install comment puts it. A deliberately wrong uid must be
    caught (the check checks itself).
 Grafana itself is not installable here; this is the closest check with real tools.
 
@@ -160,6 +161,19 @@ def query_all(exprs):
     return errors
 
 
+def packaged_dashboard_dir(src):
+    """/usr/share/picket/dashboards, from cmake/Packaging.cmake (None when there is none)."""
+    path = os.path.join(src, "cmake", "Packaging.cmake")
+    if not os.path.exists(path):
+        return None
+    text = open(path, encoding="utf-8").read()
+    datadir = re.search(r"set\(picket_datadir \$\{CMAKE_INSTALL_DATADIR\}/(\S+)\)", text)
+    dest = re.search(r"install\(FILES dashboards/picket\.json DESTINATION \$\{picket_datadir\}/(\S+)\)", text)
+    if not datadir or not dest:
+        return None
+    return "/usr/share/%s/%s" % (datadir.group(1), dest.group(1))
+
+
 def check_provisioning(src, dash, errors):
     """Lints the Grafana provisioning files against the dashboard (see the docstring, 4.)."""
     base = os.path.join(src, "deploy", "grafana", "provisioning")
@@ -198,8 +212,14 @@ def check_provisioning(src, dash, errors):
             path = (files[0].get("options") or {}).get("path", "")
             if not isinstance(path, str) or not path.startswith("/"):
                 fail(errors, "dashboards/picket.yaml: options.path %r is not absolute" % path)
-            elif not re.search(r"dashboards/picket\.json\s+" + re.escape(path.rstrip("/")) + r"/picket\.json", text):
-                fail(errors, "dashboards/picket.yaml: the install comment does not put picket.json in %s" % path)
+            else:
+                if not re.search(r"dashboards/picket\.json\s+" + re.escape(path.rstrip("/")) + r"/picket\.json", text):
+                    fail(errors, "dashboards/picket.yaml: the install comment does not put picket.json in %s" % path)
+                # Where the package installs the dashboard (cmake/Packaging.cmake).
+                installed = packaged_dashboard_dir(src)
+                if installed is not None and installed != path.rstrip("/"):
+                    fail(errors, "dashboards/picket.yaml: options.path %s is not where the package installs "
+                         "picket.json (%s)" % (path, installed))
     variables = {v["name"]: v for v in dash.get("templating", {}).get("list", [])}
     current = (variables.get("datasource", {}).get("current") or {}).get("value")
     if uid is not None and current != uid:
