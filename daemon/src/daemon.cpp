@@ -387,9 +387,8 @@ void Daemon::on_vote_event(const std::string& kind, const std::string& detail,
         }
         alert(it->second, address, node_id, shard, detail);
     }
-    if (kind == "failover_started") {
-        // The decision also chose the replica (its reasons are in the detail): an alert of
-        // its own, about that replica.
+    if (kind == "failover_replica_chosen") {
+        // Reported with the failed master's id; the alert is about the chosen replica.
         std::string replica;
         const json failover = failover_->status(io::mono_now());
         for (const auto& a : failover["attempts"]) {
