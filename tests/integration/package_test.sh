@@ -7,6 +7,8 @@
 # must also pass check_portable.sh (RHEL 9: NEEDED libraries, GLIBC <= 2.34), and the checker
 # itself is shown to reject binaries that would not run there.
 #
+# The install scripts run in a private mount namespace over overlays of /etc (section 5).
+#
 #   package_test.sh BUILD_DIR SOURCE_DIR PORTABLE(ON|OFF)
 # Exit 0 pass, 1 fail, 77 skipped (a packaging tool is missing; the reason is printed).
 set -euo pipefail
@@ -161,7 +163,53 @@ for pair in deploy/systemd/picketd.service:usr/lib/systemd/system/picketd.servic
 done
 grep -qE '^u picket ' "$root/usr/lib/sysusers.d/picket.conf" || fail "sysusers.d defines no picket user"
 
-# 5. Portability (PICKET_PORTABLE=ON builds, which CI's build is): the shipped ELF files.
+# 5. The install scripts create the picket user, twice without error (an upgrade), each in a
+#    private mount namespace whose /etc and /usr/lib/sysusers.d are overlays on the host's:
+#    the host's users are never touched. Cases: the .deb's postinst with systemd-sysusers, the
+#    same with its useradd fallback (systemd-sysusers not on PATH), and the .rpm's %pre.
+#    /run/systemd is hidden so no script reaches the host's systemd.
+rpm -qp --qf '%{PREIN}\n' "$rpm" 2>/dev/null >"$tmp/rpm-pre"
+mkdir -p "$tmp/bin"
+for t in sh getent groupadd useradd; do ln -s "$(command -v "$t")" "$tmp/bin/$t"; done
+install_scripts_case() {  # NAME PATH COMMAND: prints the picket passwd line, or fails
+    local name=$1 path=$2 cmd=$3 ns=$tmp/ns-$1
+    mkdir -p "$ns/etc-up" "$ns/etc-work" "$ns/su-up" "$ns/su-work"
+    # shellcheck disable=SC2016  # expanded by the inner bash, from its arguments
+    unshare --mount --propagation private bash -c '
+        set -e
+        mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/etc-up,workdir=$1/etc-work" /etc
+        mkdir -p /usr/lib/sysusers.d
+        mount -t overlay overlay -o "lowerdir=/usr/lib/sysusers.d,upperdir=$1/su-up,workdir=$1/su-work" /usr/lib/sysusers.d
+        cp "$2/usr/lib/sysusers.d/picket.conf" /usr/lib/sysusers.d/picket.conf
+        if [ -d /run/systemd ]; then mount -t tmpfs tmpfs /run/systemd; fi
+        if getent passwd picket >/dev/null; then echo "picket exists before the script"; exit 1; fi
+        PATH=$3 sh -c "$4" && PATH=$3 sh -c "$4"
+        getent passwd picket; getent group picket >/dev/null
+    ' _ "$ns" "$root" "$path" "$cmd" >"$ns/out" 2>&1
+}
+if unshare --mount --propagation private true 2>/dev/null; then
+    cases=("deb-sysusers|$PATH|$tmp/control/postinst configure"
+           "deb-useradd|$tmp/bin|$tmp/control/postinst configure"
+           "rpm-pre|$tmp/bin|sh $tmp/rpm-pre 1")
+    command -v systemd-sysusers >/dev/null || echo "info: no systemd-sysusers here: deb-sysusers runs the fallback"
+    for c in "${cases[@]}"; do
+        IFS='|' read -r name path cmd <<<"$c"
+        if install_scripts_case "$name" "$path" "$cmd" &&
+            line=$(grep '^picket:' "$tmp/ns-$name/out") &&
+            [[ "$line" =~ ^picket:x:([0-9]+):[0-9]+:[^:]*:/var/lib/picket:/usr/sbin/nologin$ ]] &&
+            [ "${BASH_REMATCH[1]}" -lt 1000 ]; then
+            echo "ok: $name creates the system user: $line"
+        else
+            cat "$tmp/ns-$name/out"
+            fail "$name did not create the picket system user (home /var/lib/picket, /usr/sbin/nologin)"
+        fi
+    done
+    getent passwd picket >/dev/null && fail "the host now has a picket user: a script escaped its namespace"
+else
+    echo "info: no private mount namespace here (unshare --mount): install scripts not run"
+fi
+
+# 6. Portability (PICKET_PORTABLE=ON builds, which CI's build is): the shipped ELF files.
 if [ "$portable" = ON ]; then
     mapfile -t elfs < <(find "$root" -type f -exec sh -c 'head -c 4 "$1" | grep -q ELF' _ {} \; -print)
     [ ${#elfs[@]} -ge 2 ] || fail "expected at least picketd and picketctl as ELF files, found ${#elfs[@]}"
