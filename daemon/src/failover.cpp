@@ -137,8 +137,10 @@ void FailoverService::on_tick(TimePoint now) {
     notice_rejoins(now);
     const auto* c = vote_.consensus();
     if (c == nullptr || !c->is_leader() || !c->lease_valid(now) || !config_.failover.enabled) {
+        preferred_calm_since_.clear();
         return;
     }
+    consider_failback(now);
     const auto& topology = watcher_.topology();
     const auto& nodes = watcher_.detector().nodes();
     for (const auto& [node_id, odown] : c->odown()) {
@@ -563,6 +565,71 @@ asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
         }
         timer.expires_after(std::chrono::milliseconds(50));
         co_await timer.async_wait(kAsTuple);
+    }
+}
+
+void FailoverService::consider_failback(TimePoint now) {
+    const auto& f = config_.failover;
+    if (!f.failback || f.observe_only || f.preferred_masters.empty()) {
+        return;
+    }
+    const auto* c = vote_.consensus();
+    const auto& topology = watcher_.topology();
+    const auto& nodes = watcher_.detector().nodes();
+    // Never during trouble: anything ODOWN or not up, a failover or switchover running,
+    // safe mode, a cluster that is not ok.
+    bool calm = c->odown().empty() && executing_.empty() &&
+                !watcher_.detector().in_safe_mode(now) && !nodes.empty();
+    for (const auto& [address, n] : nodes) {
+        calm = calm && n.state == detect::NodeState::kUp;
+    }
+    if (const auto& ci = watcher_.cluster_info(); !ci || ci->state != cluster::ClusterState::kOk) {
+        calm = false;
+    }
+    for (const auto& ref : f.preferred_masters) {
+        const cluster::NodeModel* node =
+            ref.node_id.empty() ? topology.node_by_address(ref.address.host, ref.address.port)
+                                : topology.node(ref.node_id);
+        if (node == nullptr) {
+            continue;
+        }
+        const auto* st = failover::find_status(nodes, node->id, node->address.endpoint());
+        const cluster::NodeModel* master =
+            node->master_id ? topology.node(*node->master_id) : nullptr;
+        const bool in_sync =
+            st != nullptr && st->replication &&
+            st->replication->role == cluster::ReplicationRole::kReplica &&
+            st->replication->master_link_status == cluster::MasterLinkStatus::kUp &&
+            st->lag_bytes &&
+            static_cast<std::uint64_t>(std::max<std::int64_t>(*st->lag_bytes, 0)) <=
+                f.max_lag_on_failover;
+        if (!calm || node->role != cluster::NodeRole::kReplica || master == nullptr ||
+            master->slots.empty() || !in_sync) {
+            preferred_calm_since_.erase(node->id);
+            continue;
+        }
+        auto [since, fresh] = preferred_calm_since_.try_emplace(node->id, now);
+        if (now - since->second < f.failback_after) {
+            continue;
+        }
+        const auto shard = failover::shard_name(cluster::normalize_slot_ranges(master->slots));
+        if (auto last = last_failback_.find(shard);
+            last != last_failback_.end() && now - last->second < f.cooldown) {
+            continue;
+        }
+        if (auto last = last_success_.find(shard);
+            last != last_success_.end() && now - last->second < f.failback_after) {
+            continue;
+        }
+        last_failback_[shard] = now;
+        preferred_calm_since_.erase(node->id);
+        auto started = switchover(shard, node->id, "failback", now);
+        spdlog::info("failback of shard {} to preferred master {}: {}", shard,
+                     node->address.endpoint(), started ? *started : "refused: " + started.error());
+        report_(started ? "failback_started" : "failback_refused",
+                "shard " + shard + " back to preferred master " + node->address.endpoint() + ": " +
+                    (started ? *started : started.error()),
+                node->id, shard);
     }
 }
 

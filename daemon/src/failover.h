@@ -111,6 +111,9 @@ class FailoverService {
     boost::asio::awaitable<void> converge(proto::RecordKey key);
     void update_readiness(TimePoint now);
     void notice_rejoins(TimePoint now);
+    /// Leader, failback on: a preferred master that is a healthy, in-sync replica for
+    /// failback_after while nothing is wrong anywhere gets its shard back by switchover.
+    void consider_failback(TimePoint now);
     /// Appends a finished attempt to the history and rewrites the file.
     void remember(Attempt& a);
     std::string history_path() const;
@@ -126,6 +129,10 @@ class FailoverService {
     /// refuse votes for that master's replicas for 2 × cluster-node-timeout after voting,
     /// so a retry before then cannot win an election.
     std::map<proto::RecordKey, TimePoint> force_sent_;
+    /// Failback: since when each preferred node has been a calm, in-sync replica; and the
+    /// last failback per shard (one per failover.cooldown).
+    std::map<std::string, TimePoint> preferred_calm_since_;
+    std::map<std::string, TimePoint> last_failback_;
     /// The shard (slot ranges name) `ref` names: its slots, its master's id or address.
     std::optional<failover::FailedMaster> resolve_shard(const std::string& ref) const;
     /// Maintenance facts for a master: the cluster or its shard is in maintenance; and

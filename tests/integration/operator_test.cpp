@@ -14,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "picket/testing/process.h"
 #include "picket/testing/redis_cluster.h"
@@ -273,6 +274,33 @@ TEST(Operator, PreFailoverHookVetoesAndPostHookReportsWithTheRecordInTheEnvironm
         << post_env;
     EXPECT_NE(post_env.find("PICKET_REPLICA=" + cluster->node_id(heir)), std::string::npos)
         << post_env;
+}
+
+TEST(Operator, FailbackReturnsTheShardToItsPreferredMasterOnceItIsCalmAndInSync) {
+    auto cluster = testing::RedisCluster::create(tutorial_cluster());
+    const std::size_t victim = cluster->master_indices().at(0);
+    const std::size_t heir = cluster->replica_of(victim).at(0);
+    Sidecars sidecars(*cluster, 3,
+                      "  cooldown: 1s\n  failback: true\n  failback_after: 2s\n"
+                      "  preferred_masters: [" +
+                          cluster->addresses().at(victim) + "]\n");
+    ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
+
+    cluster->node(victim).kill();
+    ASSERT_TRUE(sidecars.wait_attempt(cluster->node_id(victim), {"converged"}, 30s).is_object())
+        << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    // The preferred master comes back as a replica of its heir ...
+    cluster->node(victim).restart();
+    cluster->wait_until_replica_of(victim, heir, 30s);
+    // ... and, calm and in sync for failback_after, gets its shard back gracefully.
+    cluster->wait_until_master(victim, 40s);
+    auto back = sidecars.wait_attempt(cluster->node_id(heir), {"converged"}, 20s);
+    ASSERT_TRUE(back.is_object()) << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    EXPECT_NE(back["reason"].get<std::string>().find("agree"), std::string::npos) << back.dump();
+    cluster->wait_until_replica_of(heir, victim, 20s);
+    // Once: it stays master (no flapping back and forth) for a settle period.
+    std::this_thread::sleep_for(3s);
+    EXPECT_EQ(cluster->node(victim).info_field("replication", "role"), "master");
 }
 
 }  // namespace
