@@ -103,11 +103,15 @@ int main(int argc, char** argv) {
         static_cast<long long>(picket::to_ms(slowest_failover)),
         static_cast<unsigned long long>(slowest_seed), total.to_string().c_str());
     if (min_coverage) {
-        // Per seed on average, generous floors: what 1,000 seeds always reach.
+        // Per seed on average, generous floors: what 1,000 seeds always reach. The rare
+        // events (a few per 100 seeds) are only required of runs of 1,000 seeds or more
+        // (the sanitizer stage runs 250 per ctest half).
+        constexpr std::uint64_t kRare = 1000;
         const struct {
             const char* name;
             std::uint64_t value;
             std::uint64_t per_100_seeds;
+            std::uint64_t min_seeds = 0;
         } floors[] = {
             {"elections", total.elections, 100},
             {"stepdowns", total.stepdowns, 10},
@@ -117,31 +121,34 @@ int main(int argc, char** argv) {
             {"partitions", total.partitions, 100},
             {"dropped", total.dropped, 100},
             {"duplicated", total.duplicated, 10},
-            {"auth_drops", total.auth_drops, 1},
+            {"auth_drops", total.auth_drops, 1, kRare},
             {"master_kills", total.master_kills, 100},
             {"redis_pauses", total.redis_pauses, 50},
             {"redis_partitions", total.redis_partitions, 100},
             {"sdowns", total.sdowns, 500},
             {"safe_modes", total.safe_modes, 50},
             {"odown", total.odown, 100},
-            {"plan_waits", total.plan_waits, 2},
+            {"plan_waits", total.plan_waits, 100},
             {"plan_vetoes", total.plan_vetoes, 100},
             {"proposals", total.proposals, 100},
             {"adoptions", total.adoptions, 5},
             {"commands", total.commands, 100},
-            {"held_commands", total.held_commands, 3},
-            {"cas_refused", total.cas_refused, 1},
-            {"force_votes_throttled", total.force_votes_throttled, 2},
+            {"held_commands", total.held_commands, 3, kRare},
+            {"cas_refused", total.cas_refused, 1, kRare},
+            {"force_votes_throttled", total.force_votes_throttled, 2, kRare},
             {"force_failed", total.force_failed, 10},
             {"takeovers", total.takeovers, 10},
             {"promotions", total.promotions, 100},
             {"failovers_verified", total.failovers_verified, 50},
-            {"stale_rejected", total.stale_rejected, 1},
+            {"stale_rejected", total.stale_rejected, 1, kRare},
             {"rejoins", total.rejoins, 50},
             {"lease_checks", total.lease_checks, 10000},
         };
         bool ok = true;
         for (const auto& f : floors) {
+            if (n < f.min_seeds) {
+                continue;
+            }
             const std::uint64_t need = f.per_100_seeds * n / 100;
             if (f.value < need) {
                 std::printf("coverage too low: %s = %llu < %llu\n", f.name,

@@ -81,7 +81,7 @@ constexpr Duration kShellTick = 100ms;        ///< watch.ping_interval: probes, 
 constexpr Duration kPingTimeout = 1s;         ///< watch.ping_timeout
 constexpr Duration kInfoInterval = 1s;        ///< INFO replication of every node
 constexpr Duration kNodesInterval = 1s;       ///< CLUSTER NODES views, topology rebuilt
-constexpr Duration kClusterNodeTimeout = 2s;  ///< Redis cluster-node-timeout
+constexpr Duration kClusterNodeTimeout = 3s;  ///< Redis cluster-node-timeout
 /// failover.cooldown: per shard, in the leader's shell memory (FailoverService).
 constexpr Duration kCooldown = 4s;
 /// failover.timeout: command → verified master.
@@ -164,6 +164,9 @@ struct RNode {
     TimePoint paused_until{};  ///< SIGSTOPped until then
     bool was_paused = false;
     bool isolated = false;  ///< cut from the cluster bus and its replication links
+    /// Cut off while running, and running ever since: when (a master takes writes until
+    /// cluster-node-timeout after that). Unset when it died or was stopped meanwhile.
+    std::optional<TimePoint> serving_cut_off_since;
     TimePoint isolated_until{};
     bool master = false;
     std::string master_id;                     ///< replica: the master it follows
@@ -206,7 +209,7 @@ class Sim {
         base_.election_timeout_min = 1000ms;
         base_.election_timeout_max = 2000ms;
         detector_config_.down_after = 1s;
-        detector_config_.down_after_unresponsive = 3s;
+        detector_config_.down_after_unresponsive = 2s;
         detector_config_.tick_interval = kShellTick;
         detector_config_.loop_lag = 500ms;
         detector_config_.safe_mode_hold = 2s;
@@ -867,10 +870,19 @@ class Sim {
             violation("command for " + key_text(r.key) + " left although the record's master " +
                       "no longer serves its slots at that epoch (compare-and-set skipped?)");
         }
-        // No failover command without an ODOWN quorum, now: the sending leader holds it.
+        // No failover command without an ODOWN quorum, now: the sending leader holds it,
+        // and a quorum of the watchers' own detectors said SDOWN within the last 2 s.
         if (!w.c->odown().contains(r.key.failed_master)) {
             violation("command for " + key_text(r.key) + " left while its master is not ODOWN " +
                       "at the sending leader");
+        }
+        std::size_t saw_down = 0;
+        for (const auto& o : watchers_) {
+            saw_down += sdown_recently(*o, r.key.failed_master, 2s) ? 1u : 0u;
+        }
+        if (saw_down < base_.effective_quorum()) {
+            violation("command for " + key_text(r.key) + " left while only " +
+                      std::to_string(saw_down) + " detectors said SDOWN in the last 2 s");
         }
         if (failed.serving(now_) && !failed.isolated) {
             ++result_.coverage.master_alive_at_send;
@@ -1030,6 +1042,7 @@ class Sim {
             }
             if (n.isolated && now_ >= n.isolated_until) {
                 n.isolated = false;
+                n.serving_cut_off_since.reset();
                 note("Redis " + n.name + " back on the bus");
                 maybe_rejoin(n);
             }
@@ -1085,6 +1098,7 @@ class Sim {
             return;
         }
         n.alive = false;
+        n.serving_cut_off_since.reset();
         result_.coverage.master_kills += n.master && n.owns ? 1u : 0u;
         trace(4, std::hash<std::string>{}(n.id));
         note("Redis " + n.name + (n.master ? " (master) killed" : " (replica) killed"));
@@ -1183,6 +1197,17 @@ class Sim {
             }
         } else {
             ++result_.coverage.takeovers;
+        }
+        // Split brain: a master cut off from the majority keeps taking writes until
+        // cluster-node-timeout after it lost contact. Promoting its replica before then
+        // makes two masters take writes for the same slots (what plan_failover()'s
+        // timeouts-only wait and TAKEOVER fence prevent).
+        if (m.isolated && m.serving_cut_off_since &&
+            now_ - *m.serving_cut_off_since < kClusterNodeTimeout) {
+            violation(t.name + " promoted while " + m.name + " still takes writes (cut off " +
+                      std::to_string(to_ms(now_ - *m.serving_cut_off_since)) + " ms ago, " +
+                      "cluster-node-timeout " + std::to_string(to_ms(kClusterNodeTimeout)) +
+                      " ms)");
         }
         const std::size_t s = *m.owns;
         m.owns.reset();
@@ -1298,6 +1323,7 @@ class Sim {
             if (r.alive && !r.paused(now_)) {
                 r.paused_until = now_ + uniform(500ms, 6s);
                 r.was_paused = true;
+                r.serving_cut_off_since.reset();
                 ++result_.coverage.redis_pauses;
                 trace(14, std::hash<std::string>{}(r.id));
                 note("Redis " + r.name + " paused");
@@ -1309,7 +1335,10 @@ class Sim {
                 rng_.chance(2, 3) ? nodes_.at(shards_[rng_.uniform(0, 2)].owner) : random_node();
             if (!r.isolated) {
                 r.isolated = true;
-                r.isolated_until = now_ + uniform(1s, 7s);
+                if (r.serving(now_)) {
+                    r.serving_cut_off_since = now_;
+                }
+                r.isolated_until = now_ + uniform(1s, 8s);
                 for (std::size_t i = 0; i < n; ++i) {
                     if (rng_.chance(1, 2)) {
                         redis_cut_.insert({i, r.id});
