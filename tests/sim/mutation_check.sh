@@ -5,10 +5,12 @@
 # (which mirrors daemon/src/failover.cpp), and expects each mutant to be caught. Not part
 # of CI (it rebuilds once per mutant); run it after changing the simulation or the
 # invariants.
-#   tests/sim/mutation_check.sh [seeds]        (default 10000 seeds per mutant)
+#   tests/sim/mutation_check.sh [seeds] [pattern]   (default 10000 seeds per mutant; only
+#                                                    the mutants whose line has `pattern`)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 seeds=${1:-10000}
+only=${2:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 git -C "$root" archive HEAD | tar -x -C "$work"
@@ -29,9 +31,15 @@ mutants=(
 'tests/sim/simulation.cpp|        if (auto cas = failover::still_valid(r, fresh); !cas) {|        if (auto cas = failover::CasResult{true, {}}; !cas) {'
 'lib/failover/src/plan.cpp|    if (master->config_epoch != record.key.config_epoch) {|    if (false) {'
 'tests/sim/simulation.cpp|                w.c->report_progress(v.key, RecordPhase::kAborted, local);|                (void)local;'
+'tests/sim/simulation.cpp|            r != w.c->records().end() && r->second.phase != RecordPhase::kAborted) {|            r != w.c->records().end()) {'
+'tests/sim/simulation.cpp|        if (!w.c->odown().contains(r.key.failed_master)) {|        if (false) {'
+'lib/failover/src/plan.cpp|        if (in.since_last_contact < until) {|        if (false) {'
 )
 status=0
 for m in "${mutants[@]}"; do
+    if [ -n "$only" ] && [[ "$m" != *"$only"* ]]; then
+        continue
+    fi
     IFS='|' read -r file from to <<<"$(echo "$m" | sed 's/\\|/\x01/g')"
     from=${from//$'\x01'/|}
     to=${to//$'\x01'/|}

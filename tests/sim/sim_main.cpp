@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
             {"commands", total.commands, 100},
             {"held_commands", total.held_commands, 3, kRare},
             {"cas_refused", total.cas_refused, 1, kRare},
-            {"force_votes_throttled", total.force_votes_throttled, 2, kRare},
+            {"force_votes_throttled", total.force_votes_throttled, 1, kRare},
             {"force_failed", total.force_failed, 10},
             {"takeovers", total.takeovers, 10},
             {"promotions", total.promotions, 100},

@@ -137,6 +137,7 @@ struct Watcher {
     TimePoint next_info{};
     TimePoint next_nodes{};
     std::map<std::string, TimePoint> last_success;  ///< shard → local time (cooldown)
+    std::map<RecordKey, TimePoint> force_sent;      ///< last FORCE per failure (throttle)
     std::set<RecordKey> executing;
     std::vector<Verification> verifying;
     std::map<RecordKey, std::string> plan_said;  ///< last plan reason traced, per key
@@ -360,6 +361,7 @@ class Sim {
         w.next_info = local;
         w.next_nodes = local;
         w.last_success.clear();
+        w.force_sent.clear();
         w.executing.clear();
         w.verifying.clear();
         w.sdown_since.clear();
@@ -713,13 +715,17 @@ class Sim {
                 continue;
             }
             const auto key = failover::record_key(*master);
-            // DIFFERS from failover.cpp (which skips every existing record): an aborted
-            // record is planned again, and propose() reopens it with its original value.
-            // Without this a failure whose command failed could never be retried (the
-            // simulation's liveness check found it: a master restarted after a failed
-            // FORCE and killed again at the same epoch was never promoted).
+            // An aborted record is planned again, and propose() reopens it with its
+            // original value (found by this simulation's liveness check: a master restarted
+            // after a failed FORCE and killed again at the same epoch was never promoted).
             if (auto r = w.c->records().find(key);
                 r != w.c->records().end() && r->second.phase != RecordPhase::kAborted) {
+                continue;
+            }
+            // A FORCE of this failure sent within 2 x cluster-node-timeout: the masters
+            // refuse votes for its replicas until then.
+            if (auto sent = w.force_sent.find(key);
+                sent != w.force_sent.end() && local - sent->second < 2 * kClusterNodeTimeout) {
                 continue;
             }
             failover::PlanInput in;
@@ -817,10 +823,8 @@ class Sim {
             violation("action for " + key_text(r.key) + " without an ODOWN quorum");
         }
         const TimePoint local = w.local(now_);
-        // DIFFERS from failover.cpp: every outcome that leaves no command in flight
-        // reports kAborted (failover.cpp reports nothing for "failed"/"retrying", and the
-        // vote hands a record to execute once per term: the failure then waits for the
-        // next election). Aborted, the next plan reopens it with the same value.
+        // Every outcome that leaves no command in flight reports kAborted (the vote hands
+        // a record to execute once per term); the next plan reopens it, same value.
         auto abort = [&](const std::string& why) {
             note(w.id + " execute " + key_text(r.key) + ": " + why);
             w.c->report_progress(r.key, RecordPhase::kAborted, local);
@@ -852,12 +856,9 @@ class Sim {
             abort("the lease ran out before the command could leave");
             return;
         }
-        // DIFFERS from failover.cpp: the failure must still be agreed now. A record decided
-        // while the master was dead is executed by a later leader too (Paxos adoption);
-        // still_valid() only checks that the master still leads at its epoch, which a
-        // restarted master does. Without this check the simulation sees commands sent
-        // while the master runs and no watcher says it is down (FORCE then replaces a
-        // healthy master without a handshake, losing its latest writes).
+        // The failure must still be agreed now. A record decided while the master was dead
+        // is executed by a later leader too (Paxos adoption); still_valid() only checks
+        // that the master still leads at its epoch, which a restarted master does.
         if (!w.c->odown().contains(r.key.failed_master)) {
             abort("its master is not ODOWN at this leader any more");
             return;
@@ -909,6 +910,9 @@ class Sim {
         note(w.id + " sends CLUSTER FAILOVER " + std::string(proto::to_string(r.mode)) + " to " +
              name(r.replica) + " for " + key_text(r.key) + (held ? " (held by a pause)" : ""));
         w.executing.insert(r.key);
+        if (r.mode == proto::FailoverMode::kForce) {
+            w.force_sent[r.key] = local;
+        }
         w.verifying.push_back(Verification{r.key, r.replica, local + kVerifyTimeout, held});
         if (!held) {
             w.c->report_progress(r.key, RecordPhase::kCommandSent, local);
@@ -937,8 +941,7 @@ class Sim {
                 continue;
             }
             if (local >= v.deadline) {
-                // "failed": not master within failover.timeout. DIFFERS from failover.cpp,
-                // which reports nothing: aborted, so that the failure can be retried.
+                // "failed": not master within failover.timeout: aborted, to be retried.
                 w.executing.erase(v.key);
                 note(w.id + " failover of " + key_text(v.key) + " not verified in time");
                 w.c->report_progress(v.key, RecordPhase::kAborted, local);
