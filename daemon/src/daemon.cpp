@@ -226,9 +226,14 @@ void Daemon::reload() {
     // Alert receivers first: the one part that can still refuse (a filter matching no
     // event, an unreadable CA file), and it changes nothing when it does.
     if (alerts_) {
-        if (auto applied = alerts_->reconfigure(next->alerts); !applied) {
+        auto applied = alerts_->reconfigure(next->alerts);
+        if (!applied) {
             refuse(applied.error());
             return;
+        }
+        for (const auto& gone : applied->removed) {
+            // Its queue went with it; the counters keep their last values.
+            metrics_.alert_queue_length.Add({{"receiver", gone}}).Set(0);
         }
     }
     restart_pending_ = config::restart_required_changes(config_, *next);
