@@ -60,7 +60,10 @@ struct Coverage {
     std::uint64_t stale_rejected = 0;         ///< landed after a newer failover: refused, harmless
     std::uint64_t rejoins = 0;                ///< old masters rejoining as replicas
     std::uint64_t master_alive_at_send = 0;   ///< commands sent while the failed master ran
-    std::uint64_t lease_checks = 0;           ///< steps where one lease holder was seen alone
+    /// Held commands promoting a replica while its master, back and cut off, still took
+    /// writes: the residual risk of a pause between the last check and the command.
+    std::uint64_t held_split_brain = 0;
+    std::uint64_t lease_checks = 0;  ///< steps where one lease holder was seen alone
 
     void add(const Coverage& o);
     std::string to_string() const;
