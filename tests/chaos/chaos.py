@@ -1,0 +1,757 @@
+#!/usr/bin/env python3
+"""picket chaos suite: six "VMs" (network namespaces), each with one redis-server and one
+picketd, a 3+3 Redis Cluster, and partitions / loss made with iptables inside those
+namespaces only. See docs/chaos.md.
+
+    chaos.py --picketd BIN --picketctl BIN [--scenarios net,a,b,c] [--long] [--keep]
+
+Exit status: 0 every expectation held, 1 one failed, 77 skipped (not root, no `ip netns`,
+a tool missing). Network safety: every address is in 10.213.N.0/24 (N chosen unused on
+the host) inside namespaces named pkchaos-*; the "switch" is a bridge in its own
+namespace; firewall rules only inside those namespaces; nothing is added to the root
+namespace. Everything is removed on exit, on failure and on SIGINT/SIGTERM, and leftovers
+of a crashed run (namespaces pkchaos-*, their processes, /tmp/pkchaos-* directories) are
+removed at the start.
+"""
+
+import argparse
+import ctypes
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+PREFIX = "pkchaos-"
+SWITCH = PREFIX + "sw"
+SKIP = 77
+LOCK = "/tmp/pkchaos.lock"
+REDIS_PORT = 6379
+PEER_PORT = 7700
+HTTP_PORT = 7701
+ADMIN_PORT = 7702
+TAKEOVER_UNSAFE = "possibly-alive masters could form a majority"
+
+
+class Failure(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def run(args, check=True, timeout=30):
+    """Runs a command (bounded by `timeout`), returns its stdout."""
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout, check=False)
+    if check and p.returncode != 0:
+        raise Failure(f"{' '.join(args)} exited {p.returncode}: {p.stderr.strip()}")
+    return p.stdout
+
+
+def wait_until(what, pred, timeout, interval=0.2):
+    """Polls `pred` until it returns a truthy value, at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    for _ in range(int(timeout / interval) + 2):
+        last = pred()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    raise Failure(f"timed out after {timeout}s waiting for {what}")
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent():
+    _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: no orphans if we are killed
+
+
+# ---------------------------------------------------------------------------------------
+# Namespaces
+
+
+def list_our_namespaces():
+    out = run(["ip", "netns", "list"], check=False)
+    return [line.split()[0] for line in out.splitlines() if line.startswith(PREFIX)]
+
+
+def kill_namespace(ns):
+    """Kills every process inside `ns` (ours: only pkchaos-* names get here), deletes it."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = [int(p) for p in run(["ip", "netns", "pids", ns], check=False).split()]
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        for _ in range(30):
+            if not run(["ip", "netns", "pids", ns], check=False).split():
+                break
+            time.sleep(0.1)
+    run(["ip", "netns", "del", ns], check=False)
+
+
+def cleanup_leftovers():
+    for ns in list_our_namespaces():
+        log(f"removing leftover namespace {ns}")
+        kill_namespace(ns)
+    for name in os.listdir("/tmp"):
+        if name.startswith(PREFIX) and os.path.isdir(os.path.join("/tmp", name)):
+            shutil.rmtree(os.path.join("/tmp", name), ignore_errors=True)
+
+
+def pick_subnet():
+    """10.213.N.0/24 with N unused by any address or route of the host."""
+    used = run(["ip", "-o", "addr"]) + run(["ip", "route", "show", "table", "all"])
+    for n in range(77, 200):
+        if f"10.213.{n}." not in used and "10.213.0.0" not in used and "10.0.0.0/8" not in used:
+            return f"10.213.{n}"
+    raise Failure("no unused 10.213.N.0/24 on this host")
+
+
+def preflight():
+    """None when the suite can run here, else why not (-> exit 77)."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces and iptables)"
+    for tool in ("ip", "iptables", "redis-server", "redis-cli", "curl"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    probe = PREFIX + "probe"
+    run(["ip", "netns", "del", probe], check=False)
+    p = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if p.returncode != 0:
+        return f"`ip netns add` is unavailable: {p.stderr.strip()}"
+    try:
+        p = subprocess.run(["ip", "netns", "exec", probe, "iptables", "-L", "-n"],
+                           capture_output=True, text=True, timeout=20)
+        if p.returncode != 0:
+            return f"iptables does not work inside a namespace: {p.stderr.strip()}"
+    finally:
+        run(["ip", "netns", "del", probe], check=False)
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# The lab: six VMs and a switch
+
+
+class Vm:
+    def __init__(self, index, ip, work):
+        self.index = index
+        self.name = f"vm{index}"
+        self.ns = f"{PREFIX}vm{index}"
+        self.ip = ip
+        self.dir = os.path.join(work, self.name)
+        self.redis = None
+        self.picketd = None
+
+    def exec(self, *args, check=True, timeout=30):
+        return run(["ip", "netns", "exec", self.ns, *args], check=check, timeout=timeout)
+
+    def spawn(self, args, logfile):
+        out = open(logfile, "ab")
+        try:
+            return subprocess.Popen(["ip", "netns", "exec", self.ns, *args], stdout=out,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    preexec_fn=_die_with_parent)
+        finally:
+            out.close()
+
+    def redis_cli(self, *args, check=False, timeout=5):
+        return self.exec("redis-cli", "-h", self.ip, "-p", str(REDIS_PORT), *args,
+                         check=check, timeout=timeout)
+
+    def http(self, path, timeout=2):
+        """GET picketd's `path` from inside the VM (works across partitions)."""
+        out = self.exec("curl", "-s", "-m", str(timeout), f"http://{self.ip}:{HTTP_PORT}{path}",
+                        check=False, timeout=timeout + 5)
+        if path == "/metrics":
+            return out
+        try:
+            return json.loads(out)
+        except ValueError:
+            return None
+
+
+class Lab:
+    def __init__(self, args, allow_takeover=False):
+        self.args = args
+        self.allow_takeover = allow_takeover
+        self.work = tempfile.mkdtemp(prefix=PREFIX)
+        self.subnet = pick_subnet()
+        self.vms = [Vm(i, f"{self.subnet}.{10 + i}", self.work) for i in range(1, 7)]
+        self.token_file = os.path.join(self.work, "admin.token")
+        self.failed = False
+
+    # --- construction -------------------------------------------------------------------
+    def up(self):
+        log(f"lab in {self.work}, subnet {self.subnet}.0/24")
+        run(["ip", "netns", "add", SWITCH])
+        run(["ip", "-n", SWITCH, "link", "set", "lo", "up"])
+        run(["ip", "-n", SWITCH, "link", "add", "br0", "type", "bridge"])
+        run(["ip", "-n", SWITCH, "link", "set", "br0", "up"])
+        for vm in self.vms:
+            os.makedirs(vm.dir)
+            run(["ip", "netns", "add", vm.ns])
+            # Both ends are created directly in our namespaces: nothing in the root one.
+            run(["ip", "-n", SWITCH, "link", "add", f"p{vm.index}", "type", "veth", "peer",
+                 "name", "eth0", "netns", vm.ns])
+            run(["ip", "-n", SWITCH, "link", "set", f"p{vm.index}", "master", "br0"])
+            run(["ip", "-n", SWITCH, "link", "set", f"p{vm.index}", "up"])
+            run(["ip", "-n", vm.ns, "link", "set", "lo", "up"])
+            run(["ip", "-n", vm.ns, "addr", "add", f"{vm.ip}/24", "dev", "eth0"])
+            run(["ip", "-n", vm.ns, "link", "set", "eth0", "up"])
+            # Our rules live in one chain per VM, so heal() is a flush.
+            vm.exec("iptables", "-N", "CHAOS")
+            vm.exec("iptables", "-I", "INPUT", "-j", "CHAOS")
+        for vm in self.vms:
+            self._start_redis(vm)
+        for vm in self.vms:
+            wait_until(f"redis on {vm.name}", lambda vm=vm: "PONG" in vm.redis_cli("ping"), 15)
+        addrs = [f"{vm.ip}:{REDIS_PORT}" for vm in self.vms]
+        out = self.vms[0].exec("redis-cli", "--cluster", "create", *addrs, "--cluster-replicas",
+                               "1", "--cluster-yes", timeout=60)
+        with open(os.path.join(self.work, "cluster-create.log"), "w") as f:
+            f.write(out)
+        wait_until("cluster_state:ok everywhere",
+                   lambda: all(self.cluster_state(vm) == "ok" for vm in self.vms), 30)
+        with open(os.path.join(self.work, "peer.secret"), "w") as f:
+            f.write(os.urandom(16).hex())
+        os.chmod(os.path.join(self.work, "peer.secret"), 0o600)
+        with open(self.token_file, "w") as f:
+            f.write("chaos-admin-token-0123456789\n")
+        os.chmod(self.token_file, 0o600)
+        for vm in self.vms:
+            self._write_picket_config(vm)
+            self._start_picketd(vm)
+        wait_until("every picketd to see 3 shards with a replica each and one leader",
+                   self.settled, 60, 0.5)
+        self.initial = self.redis_topology()
+        log(f"lab up: leader {self.leader()}, masters "
+            + ", ".join(f"{self.vm_of(a).name}" for a in self.initial["masters"].values()))
+
+    def _start_redis(self, vm):
+        conf = os.path.join(vm.dir, "redis.conf")
+        if not os.path.exists(conf):
+            with open(conf, "w") as f:
+                f.write(f"bind {vm.ip}\nport {REDIS_PORT}\nprotected-mode no\ndir {vm.dir}\n"
+                        "cluster-enabled yes\ncluster-config-file nodes.conf\n"
+                        f"cluster-node-timeout {self.args.node_timeout}\n"
+                        "cluster-replica-no-failover yes\nappendonly yes\nsave \"\"\n"
+                        f"daemonize no\nlogfile {vm.dir}/redis.log\n")
+        vm.redis = vm.spawn(["redis-server", conf], os.path.join(vm.dir, "redis.stdout"))
+
+    def _write_picket_config(self, vm):
+        nt = self.args.node_timeout
+        lines = ["watcher:", f"  id: {vm.name}", f"  peer_listen: {vm.ip}:{PEER_PORT}",
+                 f"  http_listen: {vm.ip}:{HTTP_PORT}", f"  state_dir: {vm.dir}/state",
+                 "peers:", f"  secret_file: {self.work}/peer.secret", "  members:"]
+        for other in self.vms:
+            if other is not vm:
+                lines.append(f"    - {{id: {other.name}, address: {other.ip}:{PEER_PORT}}}")
+        nxt = self.vms[vm.index % len(self.vms)]
+        lines += ["cluster:", "  name: chaos",
+                  f"  seeds: [{vm.ip}:{REDIS_PORT}, {nxt.ip}:{REDIS_PORT}]",
+                  "detection:", "  down_after: 1s",
+                  "http:", f"  admin_listen: 127.0.0.1:{ADMIN_PORT}",
+                  f"  admin_token_file: {self.token_file}",
+                  "failover:", f"  cluster_node_timeout: {nt}ms",
+                  f"  allow_takeover: {'true' if self.allow_takeover else 'false'}"]
+        os.makedirs(os.path.join(vm.dir, "state"), exist_ok=True)
+        with open(os.path.join(vm.dir, "picket.yml"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def _start_picketd(self, vm):
+        vm.picketd = vm.spawn([self.args.picketd, "--config", os.path.join(vm.dir, "picket.yml")],
+                              os.path.join(vm.dir, "picketd.log"))
+
+    def down(self):
+        for vm in self.vms:
+            for p in (vm.picketd, vm.redis):
+                if p is not None and p.poll() is None:
+                    try:
+                        os.kill(p.pid, signal.SIGCONT)
+                        p.terminate()
+                    except ProcessLookupError:
+                        pass
+        for vm in self.vms:
+            for p in (vm.picketd, vm.redis):
+                if p is not None:
+                    try:
+                        p.wait(timeout=5)
+                    except subprocess.TimeoutExpired:
+                        p.kill()
+                        p.wait(timeout=5)
+        for ns in [vm.ns for vm in self.vms] + [SWITCH]:
+            kill_namespace(ns)
+        if self.failed or self.args.keep:
+            log(f"logs kept in {self.work}")
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    # --- network faults (rules only in our VMs' CHAOS chains) ------------------------------
+    def partition(self, side_a, side_b):
+        """A and B cannot reach each other. Only INPUT rules: a packet leaves and vanishes,
+        as in a real partition (an OUTPUT DROP would fail the sender's own syscalls with
+        EPERM at once, which no real network does)."""
+        self.one_way(side_a, side_b)
+        self.one_way(side_b, side_a)
+
+    def one_way(self, side_a, side_b):
+        """Packets from A to B vanish (B's packets still reach A)."""
+        for vm in side_b:
+            for other in side_a:
+                vm.exec("iptables", "-A", "CHAOS", "-i", "eth0", "-s", other.ip, "-j", "DROP")
+
+    def loss(self, percent, vms=None):
+        """Random loss on every packet a VM receives over eth0: every path loses `percent`."""
+        for vm in vms or self.vms:
+            vm.exec("iptables", "-A", "CHAOS", "-i", "eth0", "-m", "statistic", "--mode",
+                    "random", "--probability", f"{percent / 100:.4f}", "-j", "DROP")
+
+    def heal(self):
+        for vm in self.vms:
+            vm.exec("iptables", "-F", "CHAOS")
+
+    def others(self, *vms):
+        return [vm for vm in self.vms if vm not in vms]
+
+    # --- processes -----------------------------------------------------------------------
+    def signal(self, vm, what, sig):
+        p = vm.redis if what == "redis" else vm.picketd
+        os.kill(p.pid, sig)
+
+    def kill(self, vm, what):
+        self.signal(vm, what, signal.SIGKILL)
+        (vm.redis if what == "redis" else vm.picketd).wait(timeout=10)
+
+    def stop(self, vm, what):
+        self.signal(vm, what, signal.SIGSTOP)
+
+    def cont(self, vm, what):
+        self.signal(vm, what, signal.SIGCONT)
+
+    def restart(self, vm, what):
+        if what == "redis":
+            self._start_redis(vm)
+        else:
+            self._start_picketd(vm)
+
+    # --- observation ---------------------------------------------------------------------
+    def status(self, vm):
+        return vm.http("/v1/status")
+
+    def history(self, vm):
+        h = vm.http("/v1/history")
+        return h if isinstance(h, list) else []
+
+    def leader(self):
+        """Name of a VM whose picketd says it leads (None when none or several disagree)."""
+        leaders = set()
+        for vm in self.vms:
+            s = self.status(vm)
+            if s and s.get("vote", {}).get("role") == "leader":
+                leaders.add(vm.name)
+        return leaders.pop() if len(leaders) == 1 else None
+
+    def vm_by_name(self, name):
+        return next(vm for vm in self.vms if vm.name == name)
+
+    def vm_of(self, address):
+        host = address.split(":")[0].split("@")[0]
+        return next(vm for vm in self.vms if vm.ip == host)
+
+    def settled(self):
+        for vm in self.vms:
+            s = self.status(vm)
+            if not s or len(s.get("shards", [])) != 3 or len(s.get("nodes", [])) != 6:
+                return False
+            if any(len(sh["replicas"]) != 1 for sh in s["shards"]):
+                return False
+            if any(n.get("state") != "up" for n in s["nodes"]):
+                return False
+        for vm in self.vms:  # every replica synced (Redis 7 delays a full sync by 5 s)
+            info = vm.redis_cli("info", "replication")
+            if "role:slave" in info and "master_link_status:up" not in info:
+                return False
+        return self.leader() is not None
+
+    def cluster_state(self, vm):
+        for line in vm.redis_cli("cluster", "info").splitlines():
+            if line.startswith("cluster_state:"):
+                return line.split(":", 1)[1].strip()
+        return None
+
+    def cluster_nodes(self, vm):
+        """`CLUSTER NODES` as seen by vm's own Redis: {id: {addr, flags, master, slots, epoch}}."""
+        nodes = {}
+        for line in vm.redis_cli("cluster", "nodes").splitlines():
+            f = line.split()
+            if len(f) < 8:
+                continue
+            nodes[f[0]] = {"addr": f[1].split("@")[0], "flags": f[2].split(","), "master": f[3],
+                           "epoch": int(f[6]), "slots": f[8:]}
+        return nodes
+
+    def redis_topology(self, vm=None):
+        """{masters: {slots-text: address}, ids: {address: id}} from one node's view."""
+        vm = vm or self.vms[0]
+        nodes = self.cluster_nodes(vm)
+        masters = {}
+        for nid, n in nodes.items():
+            if "master" in n["flags"] and n["slots"] and "fail" not in n["flags"]:
+                masters[" ".join(sorted(n["slots"]))] = n["addr"]
+        return {"masters": masters, "ids": {n["addr"]: nid for nid, n in nodes.items()},
+                "nodes": nodes}
+
+    def role(self, vm):
+        for line in vm.redis_cli("info", "replication").splitlines():
+            if line.startswith("role:"):
+                return line.split(":", 1)[1].strip()
+        return None
+
+    def replica_of(self, master_vm):
+        """The VM whose Redis replicates master_vm's at the start."""
+        mid = self.initial["ids"][f"{master_vm.ip}:{REDIS_PORT}"]
+        for nid, n in self.initial["nodes"].items():
+            if n["master"] == mid:
+                return self.vm_of(n["addr"])
+        raise Failure(f"no replica of {master_vm.name}")
+
+    def promotions(self, vms=None):
+        """Distinct failure keys any of `vms`' picketd recorded as promoted."""
+        keys = {}
+        for vm in vms or self.vms:
+            for e in self.history(vm):
+                if e.get("promoted_after_ms") is not None or e.get("state") in (
+                        "promoted", "converged", "not_converged"):
+                    keys[(e["failed_master"], e["config_epoch"])] = dict(e, seen_by=vm.name)
+        return list(keys.values())
+
+    def terms(self):
+        out = {}
+        for vm in self.vms:
+            s = self.status(vm)
+            if s and "vote" in s:
+                out[vm.name] = (s["vote"].get("term"), s["vote"].get("leader"))
+        return out
+
+    def attempts(self, vm):
+        s = self.status(vm)
+        return s.get("failover", {}).get("attempts", []) if s else []
+
+    def picketctl(self, vm, *args):
+        return vm.exec(self.args.picketctl, "--admin-url", f"http://127.0.0.1:{ADMIN_PORT}",
+                       "--token-file", self.token_file, *args, check=False, timeout=30)
+
+    def dump(self):
+        for vm in self.vms:
+            for name in ("picketd.log", "redis.log"):
+                path = os.path.join(vm.dir, name)
+                try:
+                    with open(path, errors="replace") as f:
+                        text = f.read()
+                except OSError:
+                    continue
+                print(f"--- {vm.name} {name} (tail)\n{text[-3000:]}")
+
+
+# ---------------------------------------------------------------------------------------
+# Scenarios: each returns a dict of measurements and raises Failure when an expectation fails
+
+
+def expect(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def master_vms(lab):
+    return [lab.vm_of(a) for a in lab.initial["masters"].values()]
+
+
+def wait_rejoined(lab, old_master, timeout=60):
+    def check():
+        me = lab.cluster_nodes(old_master)
+        mine = next((n for n in me.values() if "myself" in n["flags"]), None)
+        return mine is not None and "slave" in mine["flags"] and lab.role(old_master) == "slave"
+    wait_until(f"{old_master.name} to rejoin as a replica", check, timeout, 0.5)
+
+
+def wait_full_coverage(lab, vms, timeout=60):
+    def check():
+        for vm in vms:
+            if lab.cluster_state(vm) != "ok":
+                return False
+            t = lab.redis_topology(vm)
+            if sum(len(k.split()) for k in t["masters"]) == 0 or len(t["masters"]) != 3:
+                return False
+        return True
+    wait_until("cluster_state:ok and 3 serving masters on " + ",".join(v.name for v in vms),
+               check, timeout, 0.5)
+
+
+def scenario_net(lab):
+    """The fault helpers really cut traffic, and heal really restores it."""
+    a, b, c = lab.vms[0], lab.vms[1], lab.vms[2]
+
+    def reach(src, dst):
+        return "PONG" in src.exec("timeout", "2", "redis-cli", "-h", dst.ip, "-p",
+                                  str(REDIS_PORT), "ping", check=False, timeout=10)
+    expect(reach(a, b) and reach(b, a), "no connectivity before any fault")
+    lab.partition([a], [b])
+    expect(not reach(a, b) and not reach(b, a), "partition() did not cut vm1<->vm2")
+    expect(reach(a, c) and reach(c, b), "partition() cut more than it should")
+    lab.heal()
+    expect(reach(a, b) and reach(b, a), "heal() did not restore vm1<->vm2")
+    lab.one_way([a], [b])
+    expect(not reach(a, b), "one_way() let vm1->vm2 through")
+    expect(reach(b, c) and reach(a, c), "one_way() cut more than it should")
+    lab.heal()
+    lab.loss(100, [b])
+    expect(not reach(a, b) and reach(a, c), "loss(100) on vm2 did not drop its input")
+    lab.heal()
+    expect(reach(a, b), "heal() after loss did not restore")
+    return {"promotions": 0, "note": "partition/one_way/loss/heal verified with PING"}
+
+
+def scenario_a(lab):
+    """One master's VM (Redis + picketd) cut off from the other five."""
+    leader = lab.leader()
+    masters = master_vms(lab)
+    # Cut a master that does not host the leader, so the case is the plain one.
+    victim = next((m for m in masters if m.name != leader), masters[0])
+    replica = lab.replica_of(victim)
+    majority = lab.others(victim)
+    nt = lab.args.node_timeout
+    log(f"a: cutting {victim.name} (master, leader is {leader}); its replica is {replica.name}")
+    t0 = time.time()
+    lab.partition([victim], majority)
+    wait_until(f"{replica.name} promoted", lambda: lab.role(replica) == "master", 60, 0.1)
+    t_seen = time.time() - t0
+    wait_full_coverage(lab, majority)
+    time.sleep(3)  # a second (wrong) promotion would show here
+    minority_promotions = lab.promotions([victim])
+    expect(not minority_promotions, f"the minority promoted: {minority_promotions}")
+    expect(lab.role(victim) == "master", "the cut-off master changed role while cut off")
+    lab.heal()
+    wait_rejoined(lab, victim)
+    wait_full_coverage(lab, lab.vms)
+    time.sleep(3)
+    promos = lab.promotions()
+    expect(len(promos) == 1, f"expected exactly one promotion, got {len(promos)}: {promos}")
+    p = promos[0]
+    expect(p["replica_address"].startswith(replica.ip), f"promoted {p['replica_address']}")
+    expect(p["mode"] == "FORCE", f"mode {p['mode']}")
+    expect(p["down_for_at_decision_ms"] >= nt + 1000,
+           f"decided after {p['down_for_at_decision_ms']} ms down, before the timeouts-only "
+           f"wait ({nt + 1000} ms)")
+    changed = [k for k, a in lab.redis_topology().get("masters").items()
+               if lab.initial["masters"].get(k) != a]
+    expect(len(changed) == 1, f"Redis shows {len(changed)} shards with a new master")
+    t_promoted = p["decided_unix"] + p["promoted_after_ms"] / 1000 - t0
+    return {"promotions": len(promos), "minority_promotions": len(minority_promotions),
+            "partition_to_promotion_s": round(t_promoted, 2),
+            "partition_to_seen_s": round(t_seen, 2),
+            "down_for_at_decision_ms": p["down_for_at_decision_ms"],
+            "decided_by": p["by"], "mode": p["mode"]}
+
+
+def scenario_b(lab):
+    """Two masters' VMs cut off together, allow_takeover on: no automatic TAKEOVER."""
+    leader = lab.leader()
+    masters = master_vms(lab)
+    ordered = sorted(masters, key=lambda m: m.name == leader)  # keep the leader out if we can
+    cut = ordered[:2]
+    majority = lab.others(*cut)
+    nt = lab.args.node_timeout
+    fence_s = 1.5 * nt / 1000 + 2
+    ids = {vm.name: lab.initial["ids"][f"{vm.ip}:{REDIS_PORT}"] for vm in cut}
+    replicas = {vm.name: lab.replica_of(vm) for vm in cut}
+    log(f"b: cutting {cut[0].name} and {cut[1].name} (masters; leader is {leader})")
+    t0 = time.time()
+    lab.partition(cut, majority)
+
+    def vetoed():
+        lead = lab.leader()
+        if lead is None or lab.vm_by_name(lead) in cut:
+            return None
+        atts = {a["failed_master"]: a for a in lab.attempts(lab.vm_by_name(lead))}
+        got = [atts.get(i) for i in ids.values()]
+        if all(a and a["state"] == "vetoed" and TAKEOVER_UNSAFE in a["reason"] for a in got):
+            return (lead, got)
+        return None
+    lead, atts = wait_until("both attempts vetoed (TAKEOVER unsafe) on the majority's leader",
+                            vetoed, 45, 0.5)
+    t_veto = time.time() - t0
+    # Stay past the TAKEOVER fence: still nothing may happen on its own.
+    time.sleep(max(0.0, fence_s + 3 - (time.time() - t0)))
+    expect(not lab.promotions(), f"automatic promotion: {lab.promotions()}")
+    for name, r in replicas.items():
+        expect(lab.role(r) == "slave", f"{r.name} (replica of {name}) was promoted on its own")
+    lead_vm = lab.vm_by_name(lab.leader() or lead)
+    expect(lead_vm not in cut, f"leader {lead_vm.name} is on the cut side")
+    # The operator vouches for the first shard.
+    shard = next(s["slots"] for s in lab.status(lead_vm)["shards"]
+                 if s["master_id"] == ids[cut[0].name])
+    t_force = time.time()
+    out = lab.picketctl(lead_vm, "failover", shard, "--force")
+    log(f"b: picketctl failover {shard} --force on {lead_vm.name}: {out.strip()}")
+    wait_until(f"{replicas[cut[0].name].name} promoted",
+               lambda: lab.role(replicas[cut[0].name]) == "master", 45, 0.2)
+    t_first = time.time() - t_force
+    second = replicas[cut[1].name]
+    forced_second = False
+    try:
+        wait_until(f"{second.name} promoted without a second --force",
+                   lambda: lab.role(second) == "master", 30, 0.2)
+    except Failure:
+        forced_second = True
+        st = [a for a in lab.attempts(lab.vm_by_name(lab.leader() or lead_vm.name))
+              if a["failed_master"] == ids[cut[1].name]]
+        log(f"b: second shard not recovered on its own; attempt: {st}")
+        shard2 = next(s["slots"] for s in lab.status(lead_vm)["shards"]
+                      if s["master_id"] == ids[cut[1].name])
+        lab.picketctl(lab.vm_by_name(lab.leader() or lead_vm.name), "failover", shard2, "--force")
+        wait_until(f"{second.name} promoted", lambda: lab.role(second) == "master", 45, 0.2)
+    t_both = time.time() - t_force
+    wait_full_coverage(lab, majority)
+    promos = lab.promotions()
+    modes = sorted(p["mode"] for p in promos)
+    lab.heal()
+    for vm in cut:
+        wait_rejoined(lab, vm)
+    wait_full_coverage(lab, lab.vms)
+    time.sleep(3)
+    promos = lab.promotions()
+    expect(len(promos) == 2, f"expected two promotions, got {len(promos)}: {promos}")
+    return {"promotions": len(promos), "modes": "+".join(modes), "veto_after_s": round(t_veto, 1),
+            "force_to_first_s": round(t_first, 2), "force_to_both_s": round(t_both, 2),
+            "second_needed_force": forced_second,
+            "veto_reason": atts[0]["reason"][:90]}
+
+
+def scenario_c(lab):
+    """30 % random loss on every path: no failover; leader churn reported."""
+    duration = 600 if lab.args.long else lab.args.loss_seconds
+    before = lab.terms()
+    t0 = time.time()
+    lab.loss(30)
+    leaders, terms, samples = set(), set(), 0
+    for _ in range(int(duration / 2) + 2):
+        if time.time() - t0 >= duration:
+            break
+        for name, (term, ldr) in lab.terms().items():
+            terms.add(term)
+            if ldr:
+                leaders.add(ldr)
+        samples += 1
+        time.sleep(2)
+    lab.heal()
+    wait_full_coverage(lab, lab.vms)
+    time.sleep(5)
+    after = lab.terms()
+    promos = lab.promotions()
+    changed = [k for k, a in lab.redis_topology().get("masters").items()
+               if lab.initial["masters"].get(k) != a]
+    first = max(t for t, _ in before.values())
+    last = max(t for t, _ in after.values())
+    res = {"promotions": len(promos), "redis_master_changes": len(changed),
+           "loss_seconds": duration, "term_changes": last - first,
+           "leaders_seen": ",".join(sorted(leaders)), "samples": samples}
+    expect(not promos and not changed, f"failover under loss: {promos or changed}")
+    return res
+
+
+SCENARIOS = {"net": (scenario_net, False), "a": (scenario_a, False), "b": (scenario_b, True),
+             "c": (scenario_c, False)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--picketd", required=True)
+    ap.add_argument("--picketctl", required=True)
+    ap.add_argument("--scenarios", default="net,a,b")
+    ap.add_argument("--node-timeout", type=int, default=5000,
+                    help="cluster-node-timeout in ms (picket's failover.cluster_node_timeout too)")
+    ap.add_argument("--loss-seconds", type=int, default=60, help="scenario c, short form")
+    ap.add_argument("--long", action="store_true", help="scenario c for 10 minutes")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = ap.parse_args()
+
+    why = preflight()
+    if why:
+        print(f"SKIP: chaos suite not run: {why}")
+        return SKIP
+    for b in (args.picketd, args.picketctl):
+        if not os.access(b, os.X_OK):
+            print(f"error: {b} is not an executable")
+            return 2
+    lock = open(LOCK, "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print(f"error: another chaos run holds {LOCK}")
+        return 1
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    cleanup_leftovers()
+    results = []
+    interrupted = False
+    for name in args.scenarios.split(","):
+        if name not in SCENARIOS:
+            print(f"error: unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+            return 2
+    for name in args.scenarios.split(","):
+        fn, takeover = SCENARIOS[name]
+        lab = None
+        t0 = time.time()
+        try:
+            lab = Lab(args, allow_takeover=takeover)
+            lab.up()
+            res = fn(lab)
+            results.append((name, "PASS", res, time.time() - t0))
+        except KeyboardInterrupt as e:
+            results.append((name, "INTERRUPTED", {"error": str(e)}, time.time() - t0))
+            interrupted = True
+        except (Failure, subprocess.TimeoutExpired) as e:
+            results.append((name, "FAIL", {"error": str(e)}, time.time() - t0))
+            if lab:
+                lab.failed = True
+                lab.dump()
+        finally:
+            if lab:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                lab.down()
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                signal.signal(signal.SIGTERM, on_signal)
+        n, verdict, res, secs = results[-1]
+        print(f"RESULT {n}: {verdict} ({secs:.0f} s) {json.dumps(res)}", flush=True)
+        if interrupted:
+            break
+    print("\nscenario  result       seconds  details")
+    for n, verdict, res, secs in results:
+        details = " ".join(f"{k}={v}" for k, v in res.items())
+        print(f"{n:<9} {verdict:<12} {secs:>7.0f}  {details}")
+    cleanup_leftovers_check = list_our_namespaces()
+    if cleanup_leftovers_check:
+        print(f"error: namespaces left behind: {cleanup_leftovers_check}")
+        return 1
+    return 0 if all(v == "PASS" for _, v, _, _ in results) and not interrupted else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
