@@ -499,6 +499,48 @@ def wait_full_coverage(lab, vms, timeout=60):
                check, timeout, 0.5)
 
 
+WRITER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "writer.py")
+
+
+class Writer:
+    """tests/chaos/writer.py inside `vm`: SETs into one shard (a hash tag in `slots`),
+    following -MOVED, and records every acknowledged write; check() counts those lost."""
+
+    def __init__(self, lab, vm, seed_vm, slots, name):
+        self.lab, self.vm, self.name = lab, vm, name
+        lo, hi = slots.split()[0].split("-") if "-" in slots.split()[0] else (slots, slots)
+        self.tag = run([sys.executable, WRITER, "tag", "--slots", f"{lo}-{hi}"]).strip()
+        self.acked = os.path.join(lab.work, f"acked-{name}.txt")
+        # The seed first, then every other node: after a failure the writer asks the next.
+        seeds = [seed_vm] + [v for v in lab.vms if v is not seed_vm]
+        self.proc = vm.spawn([sys.executable, WRITER, "write", "--seed",
+                              ",".join(f"{v.ip}:{REDIS_PORT}" for v in seeds), "--tag", self.tag, "--name", name,
+                              "--out", self.acked, "--seconds", "600", "--rate", "200"],
+                             os.path.join(lab.work, f"writer-{name}.log"))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+    def acks(self):
+        """[(i, unix time of the reply)] of every acknowledged write so far."""
+        try:
+            with open(self.acked) as f:
+                return [(int(a), float(b)) for a, b in (l.split() for l in f if l.strip())]
+        except (OSError, ValueError):
+            return []
+
+    def check(self, seed_vm):
+        self.stop()
+        if not os.path.exists(self.acked):
+            return {"acked": 0, "lost": 0, "wrong": 0, "unreadable": 0}
+        out = self.vm.exec(sys.executable, WRITER, "check", "--seed",
+                           f"{seed_vm.ip}:{REDIS_PORT}", "--tag", self.tag, "--name", self.name,
+                           "--acked", self.acked, timeout=300)
+        return json.loads(out)
+
+
 def scenario_net(lab):
     """The fault helpers really cut traffic, and heal really restores it."""
     a, b, c = lab.vms[0], lab.vms[1], lab.vms[2]
@@ -532,7 +574,13 @@ def scenario_a(lab):
     replica = lab.replica_of(victim)
     majority = lab.others(victim)
     nt = lab.args.node_timeout
-    log(f"a: cutting {victim.name} (master, leader is {leader}); its replica is {replica.name}")
+    shard = next(k for k, a in lab.initial["masters"].items() if lab.vm_of(a) is victim)
+    client = next(vm for vm in majority if vm is not replica)
+    writers = [Writer(lab, victim, victim, shard, "minority"),
+               Writer(lab, client, victim, shard, "majority")]
+    time.sleep(2)
+    log(f"a: cutting {victim.name} (master, leader is {leader}); its replica is {replica.name}; "
+        f"writers in {victim.name} and {client.name}")
     t0 = time.time()
     lab.partition([victim], majority)
     wait_until(f"{replica.name} promoted", lambda: lab.role(replica) == "master", 60, 0.1)
@@ -542,10 +590,19 @@ def scenario_a(lab):
     minority_promotions = lab.promotions([victim])
     expect(not minority_promotions, f"the minority promoted: {minority_promotions}")
     expect(lab.role(victim) == "master", "the cut-off master changed role while cut off")
+    t_heal = time.time()
     lab.heal()
     wait_rejoined(lab, victim)
     wait_full_coverage(lab, lab.vms)
     time.sleep(3)
+    writes = {w.name: w.check(replica) for w in writers}
+    # The old master takes writes until it sees itself in a minority; any it acknowledges
+    # after the promotion were accepted while two masters served the shard.
+    minority_acks = [t for _, t in writers[0].acks() if t0 < t < t_heal]
+    last_minority_ack = max(minority_acks) - t0 if minority_acks else 0.0
+    for name, w in writes.items():
+        log(f"a: writer {name}: {w}")
+        expect(w["wrong"] == 0 and w["unreadable"] == 0, f"writer {name}: {w}")
     promos = lab.promotions()
     expect(len(promos) == 1, f"expected exactly one promotion, got {len(promos)}: {promos}")
     p = promos[0]
@@ -558,11 +615,18 @@ def scenario_a(lab):
                if lab.initial["masters"].get(k) != a]
     expect(len(changed) == 1, f"Redis shows {len(changed)} shards with a new master")
     t_promoted = p["decided_unix"] + p["promoted_after_ms"] / 1000 - t0
+    majority_acks = [t for _, t in writers[1].acks()]
+    write_gap = max((b - a for a, b in zip(majority_acks, majority_acks[1:])), default=0.0)
     return {"promotions": len(promos), "minority_promotions": len(minority_promotions),
             "partition_to_promotion_s": round(t_promoted, 2),
             "partition_to_seen_s": round(t_seen, 2),
             "down_for_at_decision_ms": p["down_for_at_decision_ms"],
-            "decided_by": p["by"], "mode": p["mode"]}
+            "decided_by": p["by"], "mode": p["mode"],
+            "minority_last_ack_s": round(last_minority_ack, 2),
+            "two_masters_overlap_s": round(max(0.0, last_minority_ack - t_promoted), 2),
+            "majority_write_gap_s": round(write_gap, 2),
+            "acked_lost_minority": f"{writes['minority']['lost']}/{writes['minority']['acked']}",
+            "acked_lost_majority": f"{writes['majority']['lost']}/{writes['majority']['acked']}"}
 
 
 def scenario_b(lab):
@@ -625,14 +689,23 @@ def scenario_b(lab):
     t_both = time.time() - t_force
     wait_full_coverage(lab, majority)
     promos = lab.promotions()
-    modes = sorted(p["mode"] for p in promos)
     lab.heal()
     for vm in cut:
         wait_rejoined(lab, vm)
     wait_full_coverage(lab, lab.vms)
     time.sleep(3)
-    promos = lab.promotions()
+    promos = sorted(lab.promotions(), key=lambda p: p["decided_unix"])
     expect(len(promos) == 2, f"expected two promotions, got {len(promos)}: {promos}")
+    modes = [p["mode"] for p in promos]
+    expect(modes[0] == "TAKEOVER", f"the forced shard was promoted with {modes[0]}")
+    if modes[1] != "FORCE":
+        # Once the first shard has its new master, 2 of 3 masters are reachable: the vote
+        # (FORCE) is possible and must be preferred over TAKEOVER (docs/failover.md rule 6).
+        why = (f"second shard promoted with {modes[1]}, expected FORCE: "
+               f"{promos[1].get('reason', '')[:160]}")
+        if not lab.args.known_bug_second_takeover:
+            raise Failure(why)
+        log(f"b: KNOWN BUG (tolerated by --known-bug-second-takeover): {why}")
     return {"promotions": len(promos), "modes": "+".join(modes), "veto_after_s": round(t_veto, 1),
             "force_to_first_s": round(t_first, 2), "force_to_both_s": round(t_both, 2),
             "second_needed_force": forced_second,
@@ -684,6 +757,9 @@ def main():
                     help="cluster-node-timeout in ms (picket's failover.cluster_node_timeout too)")
     ap.add_argument("--loss-seconds", type=int, default=60, help="scenario c, short form")
     ap.add_argument("--long", action="store_true", help="scenario c for 10 minutes")
+    ap.add_argument("--known-bug-second-takeover", action="store_true",
+                    help="scenario b: only warn when the second shard is promoted with TAKEOVER "
+                         "instead of FORCE (picketd counts the taken-over master's stale slots)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
 
