@@ -5,7 +5,9 @@
 #
 #   hiredis, yaml-cpp      Debian's static archives (libhiredis.a, libyaml-cpp.a)
 #   spdlog, fmt            header-only (Debian ships no libspdlog.a / libfmt.a)
-#   prometheus-cpp core    compiled from third_party/prometheus-cpp-core (Debian ships no .a)
+#   prometheus-cpp core    compiled from Debian's source package prometheus-cpp 1.0.1-1
+#                          (Debian ships no .a); deploy/install-deps.sh fetches it with apt
+#                          into PICKET_DEBIAN_SRC_DIR, outside the repository
 #   libstdc++              static (-static-libstdc++): RHEL 9's libstdc++ (GCC 11) lacks
 #                          GLIBCXX_3.4.30 that GCC 12 code may need; its one call of a glibc
 #                          2.36 function (arc4random) is met by cmake/portable/glibc_compat.c
@@ -40,9 +42,16 @@ if(PICKET_BUILD_IO)
         INTERFACE_COMPILE_DEFINITIONS SPDLOG_FMT_EXTERNAL
         INTERFACE_LINK_LIBRARIES "Threads::Threads;fmt::fmt-header-only")
 
-    # prometheus-cpp core: the vendored sources against Debian's headers of the same version.
+    # prometheus-cpp core: Debian's source package of the same version as its headers.
     pkg_check_modules(PROMETHEUS_CORE REQUIRED prometheus-cpp-core=1.0.1)
-    set(picket_prometheus_src ${PROJECT_SOURCE_DIR}/third_party/prometheus-cpp-core/src)
+    set(PICKET_DEBIAN_SRC_DIR "/var/cache/picket/debian-src" CACHE PATH
+        "Where deploy/install-deps.sh unpacks Debian source packages (PICKET_PORTABLE)")
+    set(picket_prometheus_src ${PICKET_DEBIAN_SRC_DIR}/prometheus-cpp-1.0.1/core/src)
+    if(NOT EXISTS ${picket_prometheus_src}/registry.cc)
+        message(FATAL_ERROR "PICKET_PORTABLE needs Debian's prometheus-cpp 1.0.1 source package "
+            "in ${PICKET_DEBIAN_SRC_DIR}/prometheus-cpp-1.0.1: run deploy/install-deps.sh "
+            "(or set PICKET_DEBIAN_SRC_DIR / PICKET_PORTABLE=OFF)")
+    endif()
     add_library(picket_prometheus_core STATIC
         ${picket_prometheus_src}/check_names.cc ${picket_prometheus_src}/counter.cc
         ${picket_prometheus_src}/detail/builder.cc

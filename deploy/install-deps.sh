@@ -32,15 +32,51 @@ for p in "${packages[@]}"; do
     fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-deps: all ${#packages[@]} packages present"
-    exit 0
-fi
-
 if [ "$(id -u)" -ne 0 ]; then
     SUDO=sudo
 else
     SUDO=
+fi
+
+# Debian's source package of prometheus-cpp, for PICKET_PORTABLE builds (cmake/Portable.cmake):
+# Debian 12 ships no static libprometheus-cpp-core.a, so the packaged binaries compile its
+# core from Debian's own source package — fetched and verified by apt (the Sources index is
+# signed, the .dsc lists the tarballs' checksums) and unpacked by dpkg-source with Debian's
+# patches — into a cache outside the repository. Idempotent: nothing happens when present.
+debian_src_dir=${PICKET_DEBIAN_SRC_DIR:-/var/cache/picket/debian-src}
+fetch_debian_sources() {
+    local want=prometheus-cpp-1.0.1
+    if [ -f "$debian_src_dir/$want/core/src/registry.cc" ]; then
+        return 0
+    fi
+    echo "install-deps: fetching Debian's source package prometheus-cpp into $debian_src_dir"
+    local work
+    work=$(mktemp -d)
+    mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/parts"
+    # A private deb-src list for this one download: the machine's sources stay as they are.
+    local uri suite
+    uri=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources \
+        2>/dev/null | head -n 1)
+    uri=${uri:-http://deb.debian.org/debian}
+    suite=bookworm
+    printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+        "$uri" "$suite" >"$work/parts/src.sources"
+    local opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$work/parts"
+        -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o "APT::Sandbox::User=root")
+    apt-get "${opts[@]}" update -q >/dev/null
+    (cd "$work" && apt-get "${opts[@]}" source --download-only -q prometheus-cpp=1.0.1-1 >/dev/null)
+    (cd "$work" && dpkg-source --no-check -x prometheus-cpp_1.0.1-1.dsc "$want" >/dev/null)
+    $SUDO mkdir -p "$debian_src_dir"
+    $SUDO rm -rf "${debian_src_dir:?}/$want"
+    $SUDO cp -a "$work/$want" "$debian_src_dir/$want"
+    rm -rf "$work"
+    echo "install-deps: $debian_src_dir/$want ready"
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#packages[@]} packages present"
+    fetch_debian_sources
+    exit 0
 fi
 
 echo "install-deps: installing ${missing[*]}"
@@ -72,4 +108,5 @@ for bin in redis-server redis-sentinel prometheus prometheus-alertmanager promet
     pkill -u redis -x "$bin" 2>/dev/null || true
     pkill -u prometheus -x "$bin" 2>/dev/null || true
 done
+fetch_debian_sources
 echo "install-deps: done"
