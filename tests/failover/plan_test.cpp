@@ -531,6 +531,20 @@ TEST(StillValid, RefusesEveryChange) {
     }
 }
 
+TEST(MasterLiveness, AMasterWhoseSlotsAreClaimedAtAHigherEpochDoesNotCount) {
+    auto lines = three_masters();
+    // A stale view: a still claims its slots at epoch 1, d (promoted) claims them at 4.
+    lines[3] = {'d', "10.0.0.4:7000", "master", 0, 4, "0-5460"};
+    const auto topo = topology_of(lines, 'b');
+    const auto masters = master_liveness(topo, standard_nodes());
+    std::vector<std::string> ids;
+    for (const auto& m : masters) {
+        ids.push_back(m.id);
+    }
+    EXPECT_EQ(ids, (std::vector<std::string>{id('b'), id('c'), id('d')}));
+    EXPECT_EQ(count_masters(masters).majority(), 2U);
+}
+
 // --- Convergence -----------------------------------------------------------------------
 
 TEST(Convergence, AViewAgreesOnceTheTargetServesTheShardAtAHigherEpoch) {

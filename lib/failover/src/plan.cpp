@@ -98,6 +98,20 @@ std::vector<MasterLiveness> master_liveness(const cluster::Topology& topology,
         if (node.role != cluster::NodeRole::kMaster || node.slots.empty()) {
             continue;
         }
+        // A master whose every slot range another master claims at a higher config epoch
+        // has lost its slots (to a failover): Redis no longer counts it among the masters
+        // that vote, and neither may we. A stale view (e.g. the node's own, read before it
+        // was cut off) still shows the claims; counting it would raise the majority and
+        // turn a possible FORCE into a TAKEOVER (the chaos suite found this after a forced
+        // TAKEOVER with two masters cut off).
+        bool owns_any = false;
+        for (const auto& r : node.slots) {
+            const auto* owner = topology.shard_for_slot(r.first);
+            owns_any = owns_any || owner == nullptr || owner->master_id == node.id;
+        }
+        if (!owns_any) {
+            continue;
+        }
         MasterLiveness m{node.id, Liveness::kPossiblyAlive};
         if (const auto* s = find_status(nodes, node.id, node.address.endpoint())) {
             const auto o = s->last_outcome;
