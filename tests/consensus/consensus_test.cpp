@@ -122,6 +122,34 @@ TEST(Election, AWatcherStartingFromAnOperatorsResetWithholdsVotes) {
     EXPECT_TRUE(std::get<proto::VoteReply>(out.messages.at(0).message.body).granted);
 }
 
+TEST(Election, AFollowerIgnoresLateVoteRepliesWithAHigherTerm) {
+    // w2 campaigned (pre-vote) in term 3, then voted for w3 in term 4 and acknowledged its
+    // heartbeat. A late refusal of its pre-vote from w1, now a candidate of term 5, must
+    // not make it adopt term 5 (dropping the stickiness w3's lease counts on), and w1's
+    // vote request must be refused.
+    Net net(3);
+    Config c = net.base;
+    c.self = "w2";
+    consensus::PersistentState loaded;
+    loaded.term = 3;
+    Consensus w2(c, loaded, 7, net.now);
+    const TimePoint t = net.now + net.base.election_timeout_max;
+    w2.step("w3", Message{4, proto::Heartbeat{1, {}, {}}}, t);
+    (void)w2.get_output();
+    ASSERT_EQ(w2.term(), 4u);
+    ASSERT_EQ(w2.leader(), "w3");
+    w2.step("w1", Message{5, proto::VoteReply{false, true, {}}}, t + 10ms);
+    w2.step("w1", Message{5, proto::VoteReply{false, false, {}}}, t + 10ms);
+    EXPECT_EQ(w2.term(), 4u);
+    EXPECT_EQ(w2.leader(), "w3");
+    (void)w2.get_output();
+    w2.step("w1", Message{5, proto::RequestVote{}}, t + 20ms);
+    Output out = w2.get_output();
+    ASSERT_EQ(out.messages.size(), 1u);
+    EXPECT_FALSE(std::get<proto::VoteReply>(out.messages[0].message.body).granted);
+    EXPECT_EQ(w2.term(), 4u);
+}
+
 TEST(Election, FollowersIgnoreCandidatesWhileTheyHearALeader) {
     Net net(3);
     net.elect("w1");

@@ -435,6 +435,14 @@ void Consensus::handle_request_vote(const WatcherId& from, Term term, TimePoint 
 
 void Consensus::handle_vote_reply(const WatcherId& from, Term term, const proto::VoteReply& r,
                                   TimePoint now) {
+    // Only a campaign in progress reads replies. A late reply to a campaign given up (we
+    // follow a leader now) must not make us adopt the replier's higher term: that would
+    // drop our stickiness while the leader's lease still counts on it (the simulation's
+    // seed 9756: a follower that had just acknowledged a round adopted a candidate's term
+    // from a refused pre-vote reply, then voted for it: two leases at once).
+    if (role_ != Role::kPreCandidate && role_ != Role::kCandidate) {
+        return;
+    }
     if (r.prevote) {
         if (role_ == Role::kPreCandidate && r.granted && term == term_ + 1) {
             votes_.insert(from);
