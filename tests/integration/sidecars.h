@@ -1,7 +1,8 @@
 #pragma once
 // A group of real picketd sidecars watching a tests/support RedisCluster: one per node (up
 // to the cluster's size), a shared peer secret, down_after 1s, and the admin API on with a
-// token. Shared by the failover and operator tests.
+// token. Shared by the failover, operator and failover scenario tests. A sidecar can be
+// killed (kill -9) and restarted with the same command, state directory and log file.
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -24,8 +25,10 @@ namespace picket::testing {
 
 class Sidecars {
   public:
-    /// `failover` is the body of the `failover:` section (indented by two spaces).
-    Sidecars(const RedisCluster& cluster, std::size_t n, const std::string& failover) {
+    /// `failover` is the body of the `failover:` section (indented by two spaces);
+    /// `detection` is appended to the `detection:` section (after `down_after: 1s`).
+    Sidecars(const RedisCluster& cluster, std::size_t n, const std::string& failover,
+             const std::string& detection = "") {
         using namespace std::chrono_literals;
         std::vector<std::uint16_t> peer_ports;
         for (std::size_t i = 0; i < n; ++i) {
@@ -53,13 +56,14 @@ class Sidecars {
                 }
             }
             f << "cluster:\n  name: failover-test\n  seeds: [" << cluster.addresses().at(i)
-              << "]\ndetection:\n  down_after: 1s\nhttp:\n  admin_listen: 127.0.0.1:"
-              << admin_ports_[i] << "\n  admin_token_file: " << token_file_ << "\nfailover:\n"
+              << "]\ndetection:\n  down_after: 1s\n"
+              << detection << "http:\n  admin_listen: 127.0.0.1:" << admin_ports_[i]
+              << "\n  admin_token_file: " << token_file_ << "\nfailover:\n"
               << failover;
             f.close();
             std::filesystem::create_directories(dir_.path() + "/state-" + id);
-            processes_.push_back(std::make_unique<ChildProcess>(ChildProcess::spawn(
-                {PICKETD_PATH, "--config", conf}, dir_.path() + "/" + id + ".log")));
+            confs_.push_back(conf);
+            processes_.push_back(std::make_unique<ChildProcess>(spawn(i)));
         }
     }
 
@@ -73,6 +77,17 @@ class Sidecars {
     }
     const std::string& token_file() const { return token_file_; }
     ChildProcess& process(std::size_t i) { return *processes_.at(i); }
+
+    /// kill -9 sidecar i and reap it (a crash, or its VM gone).
+    void kill(std::size_t i) { processes_.at(i)->kill_and_reap(); }
+
+    /// Starts sidecar i again with the same command, state directory and log file (the
+    /// log is appended to). Stops it first if it still runs. Call from the test's main
+    /// thread: the child dies with the thread that spawned it (PR_SET_PDEATHSIG).
+    void restart(std::size_t i) {
+        processes_.at(i)->kill_and_reap();
+        *processes_.at(i) = spawn(i);
+    }
 
     nlohmann::json status(std::size_t i) {
         using namespace std::chrono_literals;
@@ -132,8 +147,13 @@ class Sidecars {
         return found;
     }
 
-    bool wait_ready(std::size_t shards) {
+    /// Every sidecar answers, the leader knows `shards` shards and every sidecar probes
+    /// `nodes` nodes (default 2 × shards: one replica per master).
+    bool wait_ready(std::size_t shards, std::size_t nodes = 0) {
         using namespace std::chrono_literals;
+        if (nodes == 0) {
+            nodes = 2 * shards;
+        }
         return wait_until(
             [&] {
                 auto s = leader_status();
@@ -142,7 +162,7 @@ class Sidecars {
                 }
                 for (std::size_t i = 0; i < http_ports_.size(); ++i) {
                     auto st = status(i);
-                    if (!st.is_object() || st["nodes"].size() != 2 * shards) {
+                    if (!st.is_object() || st["nodes"].size() != nodes) {
                         return false;
                     }
                 }
@@ -162,7 +182,13 @@ class Sidecars {
     }
 
   private:
+    ChildProcess spawn(std::size_t i) {
+        return ChildProcess::spawn({PICKETD_PATH, "--config", confs_.at(i)},
+                                   dir_.path() + "/w" + std::to_string(i + 1) + ".log");
+    }
+
     TempDir dir_;
+    std::vector<std::string> confs_;
     std::vector<std::uint16_t> http_ports_;
     std::vector<std::uint16_t> admin_ports_;
     std::string token_file_;
