@@ -112,7 +112,7 @@ double failovers(Sidecars& s, const std::string& result) {
 /// recording each state it was seen in (in order, without repeats). Null on timeout.
 json trace_attempt(Sidecars& s, const std::string& failed_master,
                    const std::set<std::string>& final, std::chrono::milliseconds timeout,
-                   std::vector<std::string>& seen) {
+                   std::vector<std::string>& seen, std::string* reasons = nullptr) {
     json found;
     testing::wait_until(
         [&] {
@@ -124,6 +124,9 @@ json trace_attempt(Sidecars& s, const std::string& failed_master,
                 const auto state = a["state"].get<std::string>();
                 if (seen.empty() || seen.back() != state) {
                     seen.push_back(state);
+                    if (reasons != nullptr) {
+                        *reasons += state + ": " + a["reason"].get<std::string>() + "\n";
+                    }
                 }
                 if (final.count(state) != 0) {
                     found = a;
@@ -391,11 +394,14 @@ TEST(FailoverScenarios, NeverPromoteAndPriorityZeroReplicasAreNotPromoted) {
     // Shard B: the replica with replica-priority 0 is passed over.
     cluster->node(b).kill();
     std::vector<std::string> seen_b;
-    const json done_b = trace_attempt(sidecars, cluster->node_id(b), {"converged"}, 30s, seen_b);
+    std::string reasons_b;
+    const json done_b =
+        trace_attempt(sidecars, cluster->node_id(b), {"converged"}, 30s, seen_b, &reasons_b);
     ASSERT_TRUE(done_b.is_object())
         << join(seen_b) << "\n"
         << sidecars.leader_status()["failover"].dump() << sidecars.logs();
-    std::cout << "priority 0: states seen " << join(seen_b) << "; " << done_b.dump() << "\n";
+    std::cout << "priority 0: states seen " << join(seen_b) << "; " << done_b.dump() << "\n"
+              << reasons_b;
     EXPECT_EQ(done_b["replica"], cluster->node_id(rb[1]));
     EXPECT_NE(done_b["choice"].get<std::string>().find("1 excluded"), std::string::npos)
         << done_b.dump();
@@ -413,30 +419,39 @@ TEST(FailoverScenarios, NoFailoverWithoutTheWatchersQuorumUntilItIsBack) {
     ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
     ASSERT_TRUE(wait_shards_ready(sidecars, 3))
         << sidecars.leader_status()["failover"].dump() << sidecars.logs();
-    // Watcher w1 survives; the victim is a master other than node 0 (w1's own seed).
-    std::size_t victim = 0;
-    for (auto m : cluster->master_indices()) {
-        if (m != 0) {
-            victim = m;
-            break;
+    // The leader survives, its two followers die, and so does the master beside the
+    // survivor (node i is sidecar i's seed and VM). The restarted sidecars are seeded with
+    // live nodes: a picketd whose only seed is dead never learns the topology, and if it
+    // wins the election it leads without acting (a known gap, reported separately).
+    int leader = -1;
+    ASSERT_TRUE(testing::wait_until([&] { return (leader = sidecars.leader()) >= 0; }, 10s, 100ms));
+    const auto survivor = static_cast<std::size_t>(leader);
+    std::vector<std::size_t> others;
+    for (std::size_t i = 0; i < sidecars.size(); ++i) {
+        if (i != survivor) {
+            others.push_back(i);
         }
     }
-    ASSERT_NE(victim, 0U);
+    const auto masters = cluster->master_indices();
+    ASSERT_NE(std::find(masters.begin(), masters.end(), survivor), masters.end())
+        << "node " << survivor << " beside the leader is not a master";
+    const std::size_t victim = survivor;
     const std::size_t heir = cluster->replica_of(victim).at(0);
     const std::string victim_id = cluster->node_id(victim);
 
-    sidecars.kill(1);
-    sidecars.kill(2);
+    for (auto o : others) {
+        sidecars.kill(o);
+    }
     cluster->node(victim).kill();
     // The survivor sees the master down on its own ...
     ASSERT_TRUE(testing::wait_until(
-        [&] { return node_status(sidecars, 0, victim_id)["state"] == "sdown"; }, 20s, 200ms))
-        << node_status(sidecars, 0, victim_id).dump() << sidecars.logs();
+        [&] { return node_status(sidecars, survivor, victim_id)["state"] == "sdown"; }, 20s, 200ms))
+        << node_status(sidecars, survivor, victim_id).dump() << sidecars.logs();
     // ... but alone it can neither lead nor gather a quorum: nothing happens.
     std::string violation;
     testing::wait_until(
         [&] {
-            auto st = sidecars.status(0);
+            auto st = sidecars.status(survivor);
             if (st["vote"]["role"] == "leader") {
                 violation += "the lone watcher leads: " + st["vote"].dump() + "\n";
             }
@@ -448,13 +463,24 @@ TEST(FailoverScenarios, NoFailoverWithoutTheWatchersQuorumUntilItIsBack) {
         },
         5s, 250ms);
     EXPECT_EQ(violation, "") << sidecars.logs();
-    const auto lone = sidecars.status(0);
+    // It said so: the leader stepped down for want of a quorum, and no shard is ready.
+    const auto lone = sidecars.status(survivor);
     std::cout << "quorum lost: vote " << lone["vote"].dump() << "; readiness "
               << lone["failover"]["readiness"].dump() << "\n";
+    std::set<std::string> kinds;
+    for (const auto& e : lone["events"]) {
+        kinds.insert(e["kind"].get<std::string>());
+    }
+    EXPECT_EQ(kinds.count("quorum_lost"), 1U) << lone["events"].dump();
+    for (const auto& [name, r] : lone["failover"]["readiness"].items()) {
+        EXPECT_EQ(r["ready"], false) << name << " " << r.dump();
+        EXPECT_NE(r["reason"].get<std::string>().find("no_quorum"), std::string::npos) << r.dump();
+    }
 
     // Quorum back: the failover proceeds.
-    sidecars.restart(1);
-    sidecars.restart(2);
+    for (auto o : others) {
+        sidecars.restart(o);
+    }
     const json done = sidecars.wait_attempt(victim_id, {"converged"}, 40s);
     ASSERT_TRUE(done.is_object()) << sidecars.leader_status()["failover"].dump() << sidecars.logs();
     EXPECT_EQ(done["replica"], cluster->node_id(heir));
