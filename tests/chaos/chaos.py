@@ -744,8 +744,45 @@ def scenario_c(lab):
     return res
 
 
+def scenario_d(lab):
+    """A master's Redis stalled (SIGSTOP): 3 s -> nothing; past the wait -> one failover."""
+    leader = lab.leader()
+    victim = next((m for m in master_vms(lab) if m.name != leader), master_vms(lab)[0])
+    replica = lab.replica_of(victim)
+    log(f"d: SIGSTOP {victim.name}'s redis for 3 s")
+    lab.stop(victim, "redis")
+    time.sleep(3)
+    lab.cont(victim, "redis")
+    time.sleep(lab.args.node_timeout / 1000 + 5)  # past every wait: a late failover shows
+    expect(not lab.promotions(), f"a 3 s stall was failed over: {lab.promotions()}")
+    expect(lab.role(replica) == "slave" and lab.role(victim) == "master",
+           "roles changed after a 3 s stall")
+    log(f"d: SIGSTOP {victim.name}'s redis until its replica {replica.name} is promoted")
+    t0 = time.time()
+    lab.stop(victim, "redis")
+    try:
+        wait_until(f"{replica.name} promoted", lambda: lab.role(replica) == "master", 60, 0.1)
+        t_seen = time.time() - t0
+    finally:
+        lab.cont(victim, "redis")
+    wait_rejoined(lab, victim)
+    wait_full_coverage(lab, lab.vms)
+    time.sleep(5)
+    promos = lab.promotions()
+    expect(len(promos) == 1, f"expected exactly one promotion, got {len(promos)}: {promos}")
+    p = promos[0]
+    nt = lab.args.node_timeout
+    expect(p["down_for_at_decision_ms"] >= nt + 1000,
+           f"decided after {p['down_for_at_decision_ms']} ms, before the timeouts-only wait")
+    return {"promotions": len(promos), "short_stall_promotions": 0,
+            "stall_to_promotion_s": round(p["decided_unix"] + p["promoted_after_ms"] / 1000 - t0, 2),
+            "stall_to_seen_s": round(t_seen, 2),
+            "down_for_at_decision_ms": p["down_for_at_decision_ms"], "mode": p["mode"],
+            "rejoined_after_ms": p.get("rejoined_after_ms")}
+
+
 SCENARIOS = {"net": (scenario_net, False), "a": (scenario_a, False), "b": (scenario_b, True),
-             "c": (scenario_c, False)}
+             "c": (scenario_c, False), "d": (scenario_d, False)}
 
 
 def main():
