@@ -474,6 +474,29 @@ def expect(cond, what):
         raise Failure(what)
 
 
+def redis_fail_time(vm, after):
+    """Unix time of the first "Cluster state changed: fail" in vm's Redis log after `after`
+    (when that node stopped serving), or None."""
+    try:
+        with open(os.path.join(vm.dir, "redis.log"), errors="replace") as f:
+            lines = f.readlines()
+    except OSError:
+        return None
+    for line in lines:
+        if "Cluster state changed: fail" not in line:
+            continue
+        # "1234:M 25 Nov 2026 04:39:13.123 # Cluster state changed: fail" (local time)
+        try:
+            stamp = " ".join(line.split()[1:5])
+            t = time.mktime(time.strptime(stamp.rsplit(".", 1)[0], "%d %b %Y %H:%M:%S"))
+            t += int(stamp.rsplit(".", 1)[1]) / 1000
+        except (ValueError, IndexError):
+            continue
+        if t > after:
+            return t
+    return None
+
+
 def master_vms(lab):
     return [lab.vm_of(a) for a in lab.initial["masters"].values()]
 
@@ -590,6 +613,7 @@ def scenario_a(lab):
     minority_promotions = lab.promotions([victim])
     expect(not minority_promotions, f"the minority promoted: {minority_promotions}")
     expect(lab.role(victim) == "master", "the cut-off master changed role while cut off")
+    t_fenced = redis_fail_time(victim, t0)
     t_heal = time.time()
     lab.heal()
     wait_rejoined(lab, victim)
@@ -622,6 +646,7 @@ def scenario_a(lab):
             "partition_to_seen_s": round(t_seen, 2),
             "down_for_at_decision_ms": p["down_for_at_decision_ms"],
             "decided_by": p["by"], "mode": p["mode"],
+            "minority_fenced_s": t_fenced and round(t_fenced - t0, 2),
             "minority_last_ack_s": round(last_minority_ack, 2),
             "two_masters_overlap_s": round(max(0.0, last_minority_ack - t_promoted), 2),
             "majority_write_gap_s": round(write_gap, 2),
