@@ -62,10 +62,10 @@ KEY = "picket:bench:probe"
 ALL_SYSTEMS = ["picket", "picket-default", "cluster-1000", "cluster-5000", "cluster-15000",
                "sentinel-1000", "floor-force", "floor-takeover"]
 ALL_SCENARIOS = ["kill9", "sigstop", "vmdeath"]
-# Seconds one run of a cell takes on this class of machine (fault to recovered), for the
-# duration estimate printed up front.
-EST_RUN_S = {"picket": 5, "picket-default": 5, "cluster-1000": 6, "cluster-5000": 11,
-             "cluster-15000": 22, "sentinel-1000": 10, "floor-force": 5, "floor-takeover": 5}
+# Seconds one run of a cell takes (fault to recovered; measured on a shared 2-core VM), for
+# the duration estimate printed up front.
+EST_RUN_S = {"picket": 7, "picket-default": 7, "cluster-1000": 7, "cluster-5000": 13,
+             "cluster-15000": 25, "sentinel-1000": 9, "floor-force": 6, "floor-takeover": 6}
 EST_SETUP_S = 15
 # cluster-node-timeout of each cluster system (ms).
 NODE_TIMEOUT_MS = {"picket": 15000, "picket-default": 15000, "cluster-1000": 1000,
