@@ -114,15 +114,13 @@ def ping_attempts(base):
 
 
 def curl_times(url, count):
-    out = subprocess.run(
-        ["curl", "-s", "-o", "/dev/null", "-w", "%{time_total} %{size_download}\\n"]
-        + [url] * count, capture_output=True, text=True, check=True).stdout.split("\n")
+    """Milliseconds and bytes of `count` sequential requests, each by its own curl."""
     times, sizes = [], []
-    for line in out:
-        if line.strip():
-            t, s = line.split()
-            times.append(float(t) * 1000)
-            sizes.append(int(s))
+    for _ in range(count):
+        out = subprocess.run(["curl", "-sf", "-o", "/dev/null", "-w", "%{time_total} %{size_download}",
+                              url], capture_output=True, text=True, check=True).stdout.split()
+        times.append(float(out[0]) * 1000)
+        sizes.append(int(out[1]))
     return times, sizes
 
 
