@@ -100,7 +100,7 @@ def status_kib(pid, key):
     return 0
 
 
-def http_get(url, timeout=10):
+def http_get(url, timeout=60):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.read()
 
@@ -113,14 +113,21 @@ def ping_attempts(base):
     return total
 
 
-def curl_times(url, count):
-    """Milliseconds and bytes of `count` sequential requests, each by its own curl."""
+def curl_times(url, count, budget_s=60):
+    """Milliseconds and bytes of up to `count` sequential requests, each by its own curl,
+    stopping once `budget_s` is spent (a saturated picketd takes seconds per scrape).
+    A request that fails or takes over 30 s counts as 30000 ms and 0 bytes."""
     times, sizes = [], []
+    start = time.monotonic()
     for _ in range(count):
-        out = subprocess.run(["curl", "-sf", "-o", "/dev/null", "-w", "%{time_total} %{size_download}",
-                              url], capture_output=True, text=True, check=True).stdout.split()
-        times.append(float(out[0]) * 1000)
-        sizes.append(int(out[1]))
+        r = subprocess.run(["curl", "-sf", "--max-time", "30", "-o", "/dev/null", "-w",
+                            "%{time_total} %{size_download}", url], capture_output=True, text=True)
+        out = r.stdout.split()
+        ok = r.returncode == 0 and len(out) == 2
+        times.append(float(out[0]) * 1000 if ok else 30000.0)
+        sizes.append(int(out[1]) if ok else 0)
+        if time.monotonic() - start > budget_s and len(times) >= 5:
+            break
     return times, sizes
 
 
@@ -268,7 +275,8 @@ def measure_n(args, work, n):
     pd = None
     try:
         seeds = [emu.address(k) for k in range(min(3, n))]
-        pd = Picketd(args.build_dir, work, f"scale{n}", seeds)
+        extra = f"  info_interval: {args.info_interval}\n" if args.info_interval else ""
+        pd = Picketd(args.build_dir, work, f"scale{n}", seeds, extra=extra)
         t = time.monotonic()
         pd.wait_nodes(n, 60 + n / 10)
         discover_s = time.monotonic() - t
@@ -291,18 +299,22 @@ def measure_n(args, work, n):
         }
         times, sizes = curl_times(pd.base + "/metrics", args.scrapes)
         row.update(metrics_p50_ms=round(pct(times, 50), 2), metrics_p99_ms=round(pct(times, 99), 2),
-                   metrics_bytes=sizes[-1])
+                   metrics_bytes=max(sizes), metrics_scrapes=len(times))
         times, sizes = curl_times(pd.base + "/v1/status", max(5, args.scrapes // 5))
-        row.update(status_p50_ms=round(pct(times, 50), 2), status_bytes=sizes[-1])
+        row.update(status_p50_ms=round(pct(times, 50), 2), status_bytes=max(sizes))
         # Detection: a master refuses (kill -9 alike), then a replica hangs (SIGSTOP alike).
+        # A failure here (picketd too slow to see it) is recorded, not fatal.
         victim = 2 if n > 2 else 0
-        s, seen, ev = detect(emu, pd, victim, "refuse", "dead", 1.0)
-        row.update(refuse_sdown_s=round(s, 3), refuse_seen_s=round(seen, 3), refuse_evidence=ev)
-        wait_up(pd, emu.address(victim))
-        hung = 3 if n > 3 else 0
-        s, seen, ev = detect(emu, pd, hung, "hang", None, 5.0)
-        row.update(hang_sdown_s=round(s, 3), hang_seen_s=round(seen, 3), hang_evidence=ev)
-        wait_up(pd, emu.address(hung))
+        try:
+            s, seen, ev = detect(emu, pd, victim, "refuse", "dead", 1.0, timeout=60)
+            row.update(refuse_sdown_s=round(s, 3), refuse_seen_s=round(seen, 3), refuse_evidence=ev)
+            wait_up(pd, emu.address(victim), timeout=60)
+            hung = 3 if n > 3 else 0
+            s, seen, ev = detect(emu, pd, hung, "hang", None, 5.0, timeout=60)
+            row.update(hang_sdown_s=round(s, 3), hang_seen_s=round(seen, 3), hang_evidence=ev)
+            wait_up(pd, emu.address(hung), timeout=60)
+        except RuntimeError as e:
+            row["detection_error"] = str(e)
         log("   " + json.dumps(row))
         return row
     finally:
@@ -420,10 +432,13 @@ def markdown(rows, cmp_rows, machine):
     out.append("| " + " | ".join(h for _, h in cols) + " |")
     out.append("|" + "|".join("---" for _ in cols) + "|")
     for r in rows:
-        out.append("| " + " | ".join(str(r.get(k, "")) for k, _ in cols) + " |")
+        if "error" in r:
+            out.append(f"| {r['nodes']} | failed: {r['error']} |")
+        else:
+            out.append("| " + " | ".join(str(r.get(k, "")) for k, _ in cols) + " |")
     out.append("| target (issue #8, N=1000) | ≤ 25 | ≤ 64 | | 10000 | 10000 | ≤ 50 | ≤ 50 |"
                " | | | ≈ 1 + interval | ≈ 5 + interval | | |")
-    big = [r for r in rows if r["nodes"] == 1000]
+    big = [r for r in rows if r["nodes"] == 1000 and "error" not in r]
     if big:
         r = big[0]
         verdict = []
@@ -456,6 +471,7 @@ def main():
     ap.add_argument("--scrapes", type=int, default=50)
     ap.add_argument("--sentinel", default="", help="K values for the sentinel comparison, e.g. 10,30,60")
     ap.add_argument("--out-dir", default=".")
+    ap.add_argument("--info-interval", default="", help="detection.info_interval (default: picketd's, 1s)")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
     args = ap.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
@@ -472,18 +488,30 @@ def main():
         if args.smoke:
             smoke(args, work)
             return
-        rows = [measure_n(args, work, n) for n in nodes]
+        rows = []
+        for n in nodes:
+            try:
+                rows.append(measure_n(args, work, n))
+            except (RuntimeError, OSError) as e:
+                log(f"   N={n} failed: {e}")
+                rows.append({"nodes": n, "error": str(e)})
+        if all("error" in r for r in rows):
+            raise RuntimeError("every N failed")
         cmp_rows = [sentinel_compare(args, work, int(k)) for k in args.sentinel.split(",") if k]
         machine = (f"{os.cpu_count()} cores, {os.uname().release}, "
                    f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, measured over "
-                   f"{args.seconds:g}s per N")
+                   f"{args.seconds:g}s per N"
+                   + (f", info_interval {args.info_interval}" if args.info_interval else ""))
         md = markdown(rows, cmp_rows, machine)
         print(md)
         os.makedirs(args.out_dir, exist_ok=True)
         with open(os.path.join(args.out_dir, "scale.md"), "w") as f:
             f.write(md)
         with open(os.path.join(args.out_dir, "scale.csv"), "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+            fields = []
+            for r in rows:
+                fields += [k for k in r if k not in fields]
+            w = csv.DictWriter(f, fieldnames=fields)
             w.writeheader()
             w.writerows(rows)
         if cmp_rows:
