@@ -806,8 +806,52 @@ def scenario_d(lab):
             "rejoined_after_ms": p.get("rejoined_after_ms")}
 
 
+def scenario_e(lab):
+    """A partial partition (the leader's VM cut off from one other VM only) and a flapping
+    watcher (another VM's picketd killed and restarted every 5 s) for 60 s (--long: 600 s)
+    -> no failover; term changes and leader changes reported."""
+    duration = 600 if lab.args.long else lab.args.loss_seconds
+    leader = lab.vm_by_name(lab.leader())
+    cut = next(vm for vm in lab.vms if vm is not leader)
+    flapper = next(vm for vm in lab.vms if vm not in (leader, cut))
+    log(f"e: {leader.name} (leader) <-/-> {cut.name}; {flapper.name}'s picketd flaps")
+    before = lab.terms()
+    lab.partition([leader], [cut])
+    t0 = time.time()
+    leaders, flaps, last_leader, leader_changes = set(), 0, leader.name, 0
+    for _ in range(int(duration / 5) + 2):
+        if time.time() - t0 >= duration:
+            break
+        lab.kill(flapper, "picketd")
+        time.sleep(2.5)
+        lab.restart(flapper, "picketd")
+        flaps += 1
+        time.sleep(2.5)
+        now = lab.leader()
+        if now:
+            leaders.add(now)
+            if now != last_leader:
+                leader_changes += 1
+                last_leader = now
+    lab.heal()
+    wait_full_coverage(lab, lab.vms)
+    time.sleep(5)
+    after = lab.terms()
+    promos = lab.promotions()
+    changed = [k for k, a in lab.redis_topology().get("masters").items()
+               if lab.initial["masters"].get(k) != a]
+    first = max(t for t, _ in before.values())
+    last = max(t for t, _ in after.values())
+    res = {"promotions": len(promos), "redis_master_changes": len(changed), "seconds": duration,
+           "flaps": flaps, "term_changes": last - first, "leader_changes_seen": leader_changes,
+           "leaders_seen": ",".join(sorted(leaders))}
+    expect(not promos and not changed, f"failover under a partial partition: {promos or changed}")
+    return res
+
+
 SCENARIOS = {"net": (scenario_net, False), "a": (scenario_a, False), "b": (scenario_b, True),
-             "c": (scenario_c, False), "d": (scenario_d, False)}
+             "c": (scenario_c, False), "d": (scenario_d, False),
+             "e": (scenario_e, False)}
 
 
 def main():
@@ -817,8 +861,8 @@ def main():
     ap.add_argument("--scenarios", default="net,a,b")
     ap.add_argument("--node-timeout", type=int, default=5000,
                     help="cluster-node-timeout in ms (picket's failover.cluster_node_timeout too)")
-    ap.add_argument("--loss-seconds", type=int, default=60, help="scenario c, short form")
-    ap.add_argument("--long", action="store_true", help="scenario c for 10 minutes")
+    ap.add_argument("--loss-seconds", type=int, default=60, help="scenarios c and e, short form")
+    ap.add_argument("--long", action="store_true", help="scenarios c and e for 10 minutes")
     ap.add_argument("--known-bug-second-takeover", action="store_true",
                     help="scenario b: only warn when the second shard is promoted with TAKEOVER "
                          "instead of FORCE (picketd counts the taken-over master's stale slots)")
