@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "logging.h"
@@ -27,6 +30,31 @@ std::chrono::milliseconds millis(Duration d) {
 
 bool node_is_up(const detect::NodeStatus& n) {
     return n.state == detect::NodeState::kUp || n.state == detect::NodeState::kLoading;
+}
+}  // namespace
+
+namespace {
+std::string known_nodes_path(const config::Config& c) {
+    return c.watcher.state_dir + "/known-nodes";
+}
+
+/// The node addresses of the last known topology (one "host:port" per line), so that a
+/// restarted picketd whose configured seeds are all down (its own VM's Redis died with
+/// it) still finds the cluster. Bounded; malformed lines are skipped.
+std::vector<std::string> remembered_nodes(const config::Config& c) {
+    std::vector<std::string> out;
+    std::ifstream in(known_nodes_path(c));
+    std::string line;
+    while (out.size() < 4096 && std::getline(in, line)) {
+        const auto colon = line.rfind(':');
+        if (line.empty() || line.size() > 300 || colon == std::string::npos || colon == 0 ||
+            colon + 1 >= line.size() ||
+            line.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+            continue;
+        }
+        out.push_back(line);
+    }
+    return out;
 }
 }  // namespace
 
@@ -70,7 +98,13 @@ Daemon::Daemon(DaemonOptions options, config::Config config)
     hooks.on_event = [this](const detect::Event& e) { on_event(e); };
     hooks.on_probe = [this](const std::string& a, const detect::Probe& p) { on_probe(a, p); };
     hooks.on_tick = [this](TimePoint now, Duration lag) { on_tick(now, lag); };
-    watcher_ = std::make_unique<watch::Watcher>(io_.get_executor(), watch_options(config_),
+    auto watch = watch_options(config_);
+    for (auto& address : remembered_nodes(config_)) {
+        if (std::find(watch.seeds.begin(), watch.seeds.end(), address) == watch.seeds.end()) {
+            watch.seeds.push_back(std::move(address));
+        }
+    }
+    watcher_ = std::make_unique<watch::Watcher>(io_.get_executor(), std::move(watch),
                                                 std::move(hooks), [] { return io::mono_now(); });
     vote_ = std::make_unique<VoteService>(
         io_.get_executor(), config_, *watcher_,
@@ -429,8 +463,41 @@ void Daemon::on_probe(const std::string& address, const detect::Probe& probe) {
     }
 }
 
+void Daemon::remember_nodes() {
+    if (!watcher_->topology_known()) {
+        return;
+    }
+    std::string text;
+    for (const auto& n : watcher_->topology().nodes()) {
+        if (!n.noaddr && !n.handshake) {
+            text += n.address.endpoint() + "\n";
+        }
+    }
+    if (text.empty() || text == remembered_text_) {
+        return;
+    }
+    const auto path = known_nodes_path(config_);
+    const auto tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << text;
+        if (!out) {
+            return;  // best effort: the configured seeds still work
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (!ec) {
+        remembered_text_ = std::move(text);
+    }
+}
+
 void Daemon::on_tick(TimePoint now, Duration lag) {
     last_tick_ = now;
+    if (now - last_remember_ >= std::chrono::seconds(5)) {
+        last_remember_ = now;
+        remember_nodes();
+    }
     failover_->on_tick(now);
     const double lag_s = std::chrono::duration<double>(lag).count();
     metrics_.event_loop_lag_seconds.Set(lag_s);

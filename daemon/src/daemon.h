@@ -71,6 +71,8 @@ class Daemon {
     void record(std::string kind, std::string detail);
     void on_probe(const std::string& address, const detect::Probe& probe);
     void on_tick(TimePoint now, Duration lag);
+    /// Keeps the topology's node addresses in <state_dir>/known-nodes (extra seeds at start).
+    void remember_nodes();
     void update_metrics(TimePoint now);
     void on_vote_event(const std::string& kind, const std::string& detail,
                        const std::string& node_id, const std::string& shard);
@@ -95,6 +97,8 @@ class Daemon {
     std::optional<std::chrono::microseconds> watchdog_;
     TimePoint last_watchdog_{};
     TimePoint last_tick_{};
+    TimePoint last_remember_{};
+    std::string remembered_text_;
     double started_at_unix_ = 0;
     bool last_reload_ok_ = true;
     std::string last_reload_error_;

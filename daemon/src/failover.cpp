@@ -106,8 +106,8 @@ void FailoverService::set_state(Attempt& a, const std::string& state, const std:
     }
     if (changed && !event.empty()) {
         report_(event,
-                "shard " + a.record.key.shard.substr(0, 8) + " (master " +
-                    a.record.key.failed_master + "): " + reason,
+                "shard " + a.record.key.shard + " (master " + a.record.key.failed_master +
+                    "): " + reason,
                 a.record.key.failed_master, a.record.key.shard);
     }
     if (new_state && kFinal.count(state) != 0) {

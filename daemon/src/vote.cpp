@@ -154,7 +154,14 @@ asio::awaitable<void> VoteService::timer_loop() {
         }
         const TimePoint now = io::mono_now();
         feed_local(now);
-        consensus_->tick(now);
+        // A watcher that has not read the cluster's layout yet (its seeds are down) does not
+        // stand for election: as leader it could declare ODOWN but never plan a failover
+        // (no slots, no replicas known), and its lease would keep the others from acting.
+        // It still votes, follows and reports its opinions. Only a follower's tick starts
+        // elections; a campaign already running finishes.
+        if (watcher_.topology_known() || consensus_->role() != consensus::Role::kFollower) {
+            consensus_->tick(now);
+        }
         process(now);
     }
 }

@@ -14,6 +14,9 @@
 // wait is bounded.
 
 #include <gtest/gtest.h>
+#include <fstream>
+#include <iterator>
+#include <memory>
 
 #include <algorithm>
 #include <chrono>
@@ -534,6 +537,42 @@ TEST(FailoverScenarios, LeaderLosingItsOwnMasterIsReplacedAndTheOthersFailOver) 
         },
         20s, 200ms))
         << cluster->node(heir).cli({"CLUSTER", "INFO"}).out;
+}
+
+// A picketd restarted on a VM whose Redis died with it has only that dead node as its
+// seed. It remembers the topology's addresses in its state directory, so it still finds
+// the cluster; and it takes part in the failover like the others.
+TEST(FailoverScenarios, RestartedWatcherWhoseSeedIsDeadFindsTheClusterItRemembers) {
+    auto cluster = testing::RedisCluster::create(tutorial_cluster());
+    Sidecars sidecars(*cluster, 3, "  enabled: true\n");
+    ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
+    const std::size_t k = cluster->master_indices().at(0);
+    ASSERT_LT(k, sidecars.size());
+    const std::size_t heir = cluster->replica_of(k).at(0);
+    const std::string known = sidecars.state_dir(k) + "/known-nodes";
+    ASSERT_TRUE(testing::wait_until(
+        [&] {
+            return std::filesystem::exists(known) &&
+                   std::count(
+                       std::istreambuf_iterator<char>(*std::make_unique<std::ifstream>(known)),
+                       std::istreambuf_iterator<char>(), '\n') == 6;
+        },
+        15s, 200ms))
+        << "no known-nodes file with six addresses in " << sidecars.state_dir(k);
+
+    cluster->node(k).kill();
+    sidecars.restart(k);
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            const auto st = sidecars.status(k);
+            return st.is_object() && st["cluster"]["topology_known"] == true &&
+                   st["nodes"].size() == 6;
+        },
+        15s, 100ms))
+        << sidecars.status(k).dump() << sidecars.logs();
+    const json done = sidecars.wait_attempt(cluster->node_id(k), {"converged"}, 30s);
+    EXPECT_TRUE(done.is_object()) << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    EXPECT_EQ(role(*cluster, heir), "master");
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "picket/testing/http_client.h"
 #include "picket/testing/ports.h"
 #include "picket/testing/process.h"
+#include "picket/testing/redis_node.h"
 #include "picket/testing/temp_dir.h"
 #include "picket/testing/wait.h"
 
@@ -29,7 +30,10 @@ TEST(ResetState, RefusedThenResetThenStarts) {
     std::filesystem::create_directories(state_dir);
     const std::string state = state_dir + "/vote.state";
     const auto http_port = static_cast<std::uint16_t>(testing::free_port());
-    const auto redis_port = testing::free_port();  // nothing listens: the vote needs no Redis
+    // One cluster-enabled node: a watcher stands for election only once it has read the
+    // cluster's layout (CLUSTER NODES), so the vote below needs a Redis to read it from.
+    auto redis = testing::RedisNode::start(testing::NodeOptions{}, "reset-state");
+    const auto redis_port = redis->port();
     const std::string conf = dir.path() + "/picket.yml";
     testing::write_file(conf, "watcher:\n  id: w1\n  http_listen: 127.0.0.1:" +
                                   std::to_string(http_port) + "\n  state_dir: " + state_dir +

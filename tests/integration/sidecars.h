@@ -84,6 +84,11 @@ class Sidecars {
     /// Starts sidecar i again with the same command, state directory and log file (the
     /// log is appended to). Stops it first if it still runs. Call from the test's main
     /// thread: the child dies with the thread that spawned it (PR_SET_PDEATHSIG).
+    /// Watcher i's state directory.
+    std::string state_dir(std::size_t i) const {
+        return dir_.path() + "/state-w" + std::to_string(i + 1);
+    }
+
     void restart(std::size_t i) {
         processes_.at(i)->kill_and_reap();
         *processes_.at(i) = spawn(i);
