@@ -186,7 +186,7 @@ class Lab:
     def __init__(self, args, allow_takeover=False):
         self.args = args
         self.allow_takeover = allow_takeover
-        self.work = tempfile.mkdtemp(prefix=PREFIX)
+        self.work = tempfile.mkdtemp(prefix=PREFIX, dir="/tmp")  # cleanup_leftovers looks there
         self.subnet = pick_subnet()
         self.vms = [Vm(i, f"{self.subnet}.{10 + i}", self.work) for i in range(1, 7)]
         self.token_file = os.path.join(self.work, "admin.token")
