@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <signal.h>
@@ -65,6 +66,44 @@ std::pair<std::string, std::uint16_t> split(const std::string& endpoint) {
         host = host.substr(1, host.size() - 2);
     }
     return {host, static_cast<std::uint16_t>(std::stoi(endpoint.substr(colon + 1)))};
+}
+/// The target's own CLUSTER NODES as a topology (for the compare-and-set), or why not.
+asio::awaitable<Expected<cluster::Topology, std::string>> read_own_view(resp::Client& client,
+                                                                        std::string address) {
+    auto nodes = co_await client.exec(cluster_nodes_command(), std::chrono::milliseconds(1000));
+    if (!nodes || !nodes->is_text()) {
+        co_return unexpected("cannot read CLUSTER NODES from " + address + ": " +
+                             (nodes ? nodes->str : nodes.error().message));
+    }
+    auto parsed = cluster::parse_cluster_nodes(nodes->str);
+    auto view = parsed ? cluster::make_view(std::move(*parsed))
+                       : picket::ParseResult<cluster::ClusterView>(unexpected(parsed.error()));
+    if (!view) {
+        co_return unexpected("CLUSTER NODES from " + address + ": " + view.error().to_string());
+    }
+    co_return cluster::Topology::build(std::vector<cluster::ClusterView>{*view});
+}
+
+/// Polls the target's INFO replication every 20 ms until it says role:master (true) or
+/// `timeout` passes (false).
+asio::awaitable<bool> wait_for_master(resp::Client& client, Duration timeout) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto deadline = io::mono_now() + timeout;
+    while (io::mono_now() < deadline) {
+        auto info =
+            co_await client.exec(info_replication_command(), std::chrono::milliseconds(500));
+        if (info && info->is_text()) {
+            if (auto parsed = cluster::parse_info(info->str); parsed) {
+                if (auto repl = cluster::parse_replication(*parsed);
+                    repl && repl->role == cluster::ReplicationRole::kMaster) {
+                    co_return true;
+                }
+            }
+        }
+        timer.expires_after(std::chrono::milliseconds(20));
+        co_await timer.async_wait(kAsTuple);
+    }
+    co_return false;
 }
 }  // namespace
 
@@ -298,27 +337,14 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
 
     // Compare-and-set against Redis itself: a lease cannot fence a pause between the
     // check and the command, so the target's own fresh view must still show the failure.
-    auto nodes = co_await client.exec(cluster_nodes_command(), std::chrono::milliseconds(1000));
-    if (!nodes || !nodes->is_text()) {
-        set_state(a, "retrying",
-                  "cannot read CLUSTER NODES from " + a.replica_address + ": " +
-                      (nodes ? nodes->str : nodes.error().message),
-                  "failover_retrying");
+    auto own = co_await read_own_view(client, a.replica_address);
+    if (!own) {
+        set_state(a, "retrying", own.error(), "failover_retrying");
         vote_.report_progress(record.key, proto::RecordPhase::kAborted);
         executing_.erase(record.key);
         co_return;
     }
-    auto parsed = cluster::parse_cluster_nodes(nodes->str);
-    auto view = parsed ? cluster::make_view(std::move(*parsed))
-                       : picket::ParseResult<cluster::ClusterView>(unexpected(parsed.error()));
-    if (!view) {
-        set_state(a, "retrying", "CLUSTER NODES from the target: " + view.error().to_string(),
-                  "failover_retrying");
-        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
-        executing_.erase(record.key);
-        co_return;
-    }
-    const auto fresh = cluster::Topology::build(std::vector<cluster::ClusterView>{*view});
+    const cluster::Topology& fresh = *own;
     if (auto cas = failover::still_valid(record, fresh); !cas) {
         const auto* t = fresh.node(record.replica);
         if (t != nullptr && t->role == cluster::NodeRole::kMaster) {
@@ -387,30 +413,17 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
               "failover_command_sent");
 
     // Verify: the target reports role:master, bounded by failover.timeout.
-    asio::steady_timer timer(executor_);
-    const auto deadline = io::mono_now() + config_.failover.timeout;
-    while (io::mono_now() < deadline) {
-        auto info =
-            co_await client.exec(info_replication_command(), std::chrono::milliseconds(500));
-        if (info && info->is_text()) {
-            if (auto parsed_info = cluster::parse_info(info->str); parsed_info) {
-                if (auto repl = cluster::parse_replication(*parsed_info);
-                    repl && repl->role == cluster::ReplicationRole::kMaster) {
-                    a.promoted_at = io::mono_now();
-                    last_success_[record.key.shard] = *a.promoted_at;
-                    vote_.report_progress(record.key, proto::RecordPhase::kDone);
-                    set_state(a, "promoted",
-                              a.replica_address + " is master " + ms(*a.promoted_at - *a.sent_at) +
-                                  " after the command",
-                              "failover_promoted");
-                    executing_.erase(record.key);
-                    co_await converge(record.key);
-                    co_return;
-                }
-            }
-        }
-        timer.expires_after(std::chrono::milliseconds(20));
-        co_await timer.async_wait(kAsTuple);
+    if (co_await wait_for_master(client, config_.failover.timeout)) {
+        a.promoted_at = io::mono_now();
+        last_success_[record.key.shard] = *a.promoted_at;
+        vote_.report_progress(record.key, proto::RecordPhase::kDone);
+        set_state(a, "promoted",
+                  a.replica_address + " is master " + ms(*a.promoted_at - *a.sent_at) +
+                      " after the command",
+                  "failover_promoted");
+        executing_.erase(record.key);
+        co_await converge(record.key);
+        co_return;
     }
     set_state(a, "failed",
               a.replica_address + " not master within " + ms(config_.failover.timeout) +
@@ -1056,22 +1069,12 @@ asio::awaitable<void> FailoverService::run_switchover(proto::FailoverRecord reco
     resp::ClientOptions o = watch_options(config_).client;
     std::tie(o.host, o.port) = split(a.replica_address);
     resp::Client client(executor_, o);
-    auto nodes = co_await client.exec(cluster_nodes_command(), std::chrono::milliseconds(1000));
-    if (!nodes || !nodes->is_text()) {
-        finish("failed", "cannot read CLUSTER NODES from " + a.replica_address,
-               "switchover_failed");
+    auto own = co_await read_own_view(client, a.replica_address);
+    if (!own) {
+        finish("failed", own.error(), "switchover_failed");
         co_return;
     }
-    auto parsed = cluster::parse_cluster_nodes(nodes->str);
-    auto view = parsed ? cluster::make_view(std::move(*parsed))
-                       : picket::ParseResult<cluster::ClusterView>(unexpected(parsed.error()));
-    if (!view) {
-        finish("failed", "CLUSTER NODES from the target: " + view.error().to_string(),
-               "switchover_failed");
-        co_return;
-    }
-    const auto fresh = cluster::Topology::build(std::vector<cluster::ClusterView>{*view});
-    if (auto cas = failover::still_valid(record, fresh); !cas) {
+    if (auto cas = failover::still_valid(record, *own); !cas) {
         finish("aborted", cas.reason, "switchover_failed");
         co_return;
     }
@@ -1089,29 +1092,16 @@ asio::awaitable<void> FailoverService::run_switchover(proto::FailoverRecord reco
                "switchover_failed");
         co_return;
     }
-    asio::steady_timer timer(executor_);
-    const auto deadline = io::mono_now() + config_.failover.timeout;
-    while (io::mono_now() < deadline) {
-        auto info =
-            co_await client.exec(info_replication_command(), std::chrono::milliseconds(500));
-        if (info && info->is_text()) {
-            if (auto pi = cluster::parse_info(info->str); pi) {
-                if (auto repl = cluster::parse_replication(*pi);
-                    repl && repl->role == cluster::ReplicationRole::kMaster) {
-                    a.promoted_at = io::mono_now();
-                    // A switchover does not start a cooldown: it is planned, not a flap.
-                    set_state(a, "promoted",
-                              a.replica_address + " is master " + ms(*a.promoted_at - *a.sent_at) +
-                                  " after CLUSTER FAILOVER (graceful, by " + who + ")",
-                              "switchover_promoted");
-                    executing_.erase(record.key);
-                    co_await converge(record.key);
-                    co_return;
-                }
-            }
-        }
-        timer.expires_after(std::chrono::milliseconds(20));
-        co_await timer.async_wait(kAsTuple);
+    if (co_await wait_for_master(client, config_.failover.timeout)) {
+        a.promoted_at = io::mono_now();
+        // A switchover does not start a cooldown: it is planned, not a flap.
+        set_state(a, "promoted",
+                  a.replica_address + " is master " + ms(*a.promoted_at - *a.sent_at) +
+                      " after CLUSTER FAILOVER (graceful, by " + who + ")",
+                  "switchover_promoted");
+        executing_.erase(record.key);
+        co_await converge(record.key);
+        co_return;
     }
     // A graceful failover that does not complete in time is abandoned by Redis itself
     // (the master resumes clients after its pause): nothing changed.
