@@ -396,6 +396,12 @@ void Daemon::on_vote_event(const std::string& kind, const std::string& detail,
         spdlog::info("vote: {} ({})", kind, detail);
     }
     record(kind, detail);
+    if (kind == "odown_declared") {
+        // Plan at once, not on the next watcher tick (up to a ping interval later): the
+        // decision follows the quorum within milliseconds (issue #4). Posted, so the vote
+        // finishes processing its output first.
+        asio::post(io_, [this] { failover_->on_tick(io::mono_now()); });
+    }
     // The vote's and the failover's words, in the alert vocabulary (docs/alerts.md).
     static const std::map<std::string, alert::EventType, std::less<>> kAlerts = {
         {"became_leader", alert::EventType::kLeaderElected},

@@ -117,7 +117,10 @@ FailoverService::FailoverService(asio::any_io_executor executor, const config::C
 
 void FailoverService::set_state(Attempt& a, const std::string& state, const std::string& reason,
                                 const std::string& event) {
-    const bool changed = a.state != state || a.reason != reason;
+    // A wait's reason counts down on every tick: report the state, not each new countdown
+    // (a hang logged failover_waiting every 100 ms).
+    const bool changed =
+        a.state != state || (a.reason != reason && state != "waiting" && state != "fencing");
     const bool new_state = a.state != state;
     a.state = state;
     a.reason = reason;
