@@ -191,6 +191,7 @@ class Lab:
         self.vms = [Vm(i, f"{self.subnet}.{10 + i}", self.work) for i in range(1, 7)]
         self.token_file = os.path.join(self.work, "admin.token")
         self.failed = False
+        self.keep_logs = False  # a tolerated known bug keeps the evidence
 
     # --- construction -------------------------------------------------------------------
     def up(self):
@@ -293,7 +294,7 @@ class Lab:
                         p.wait(timeout=5)
         for ns in [vm.ns for vm in self.vms] + [SWITCH]:
             kill_namespace(ns)
-        if self.failed or self.args.keep:
+        if self.failed or self.args.keep or self.keep_logs:
             log(f"logs kept in {self.work}")
         else:
             shutil.rmtree(self.work, ignore_errors=True)
@@ -731,6 +732,7 @@ def scenario_b(lab):
         if not lab.args.known_bug_second_takeover:
             raise Failure(why)
         log(f"b: KNOWN BUG (tolerated by --known-bug-second-takeover): {why}")
+        lab.keep_logs = True
     return {"promotions": len(promos), "modes": "+".join(modes), "veto_after_s": round(t_veto, 1),
             "force_to_first_s": round(t_first, 2), "force_to_both_s": round(t_both, 2),
             "second_needed_force": forced_second,
