@@ -2,13 +2,22 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "logging.h"
+#include "picket/cluster/config_get.h"
+#include "picket/failover/plan.h"
 #include "picket/io/clock.h"
+#include "picket/resp/client.h"
 #include "picket/watch/status.h"
 #include "sd_notify.h"
 #include "version.h"
@@ -194,6 +203,7 @@ int Daemon::run() {
         admin_->start();
     }
     watcher_->start();
+    asio::co_spawn(io_, drift_loop(), asio::detached);
     wait_signals();
     spdlog::info("picketd {} (git {}) watcher {} for cluster {}: {} seed(s), HTTP on {}", version(),
                  git_revision(), config_.watcher.id, config_.cluster.name,
@@ -466,6 +476,80 @@ void Daemon::on_probe(const std::string& address, const detect::Probe& probe) {
         default:
             metrics_.count_ping_failure(address, std::string(detect::to_string(probe.outcome)));
             break;
+    }
+}
+
+namespace {
+resp::Command config_get_command() {
+    return resp::Command{"CONFIG", "GET", "cluster-node-timeout", "cluster-require-full-coverage"};
+}
+}  // namespace
+
+asio::awaitable<void> Daemon::drift_loop() {
+    asio::steady_timer timer(io_);
+    timer.expires_after(std::chrono::seconds(5));
+    while (true) {
+        if (auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable)); ec) {
+            co_return;  // stopped
+        }
+        timer.expires_after(std::chrono::seconds(30));
+        if (!watcher_->topology_known()) {
+            continue;
+        }
+        std::vector<std::string> addresses;
+        for (const auto& n : watcher_->topology().nodes()) {
+            if (!n.noaddr && !n.handshake) {
+                addresses.push_back(n.address.endpoint());
+            }
+        }
+        std::map<std::string, std::map<std::string, std::string, std::less<>>> settings;
+        for (const auto& address : addresses) {
+            resp::ClientOptions o = watch_options(config_).client;
+            const auto colon = address.rfind(':');
+            o.host = address.substr(0, colon);
+            if (o.host.size() > 2 && o.host.front() == '[') {
+                o.host = o.host.substr(1, o.host.size() - 2);
+            }
+            o.port = static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1)));
+            resp::Client client(io_.get_executor(), o);
+            auto reply =
+                co_await client.exec(config_get_command(), std::chrono::milliseconds(1000));
+            if (reply) {
+                if (auto values = cluster::parse_config_get(*reply); values) {
+                    settings[address] = std::move(*values);
+                }
+            }
+            client.close();
+        }
+        const auto now_drift = failover::config_drift(watcher_->topology(), settings,
+                                                      config_.failover.cluster_node_timeout);
+        for (const auto& [check, detail] : now_drift) {
+            if (drift_.count(check) == 0 || drift_[check] != detail) {
+                spdlog::warn("config drift ({}): {}", check, detail);
+                record("config_drift", check + ": " + detail);
+                if (alerts_ && drift_.count(check) == 0) {
+                    alert::Event e;
+                    e.type = alert::EventType::kConfigDrift;
+                    e.check = check;
+                    e.detail = detail;
+                    alerts_->publish(e, io::mono_now(), io::wall_seconds());
+                }
+            }
+        }
+        for (const auto& [check, detail] : drift_) {
+            if (now_drift.count(check) == 0) {
+                spdlog::info("config drift ({}) resolved", check);
+                record("config_drift_resolved", check);
+                if (alerts_) {
+                    alert::Event e;
+                    e.type = alert::EventType::kConfigDriftResolved;
+                    e.check = check;
+                    e.detail = "settings agree again";
+                    alerts_->publish(e, io::mono_now(), io::wall_seconds());
+                }
+            }
+        }
+        drift_ = now_drift;
     }
 }
 
@@ -794,6 +878,7 @@ http::Response Daemon::handle(const http::Request& request) {
         doc["vote"] = vote_->status(now);
         doc["failover"] = failover_->status(now);
         doc["failover"]["maintenance"] = failover_->maintenance_status(now);
+        doc["config_drift"] = drift_;
         json events = json::array();
         for (const auto& e : events_) {
             events.push_back({{"at_mono_ms", e.at_mono_ms},

@@ -3,11 +3,13 @@
 // configuration, wires their callbacks, owns the io_context and its one thread. main()
 // only parses flags, loads the configuration and calls run().
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -71,6 +73,9 @@ class Daemon {
     void record(std::string kind, std::string detail);
     void on_probe(const std::string& address, const detect::Probe& probe);
     void on_tick(TimePoint now, Duration lag);
+    /// Every 30 s: CONFIG GET of every known node, compared with each other and with
+    /// picket's settings (failover::config_drift); config_drift events on change.
+    boost::asio::awaitable<void> drift_loop();
     /// Keeps the topology's node addresses in <state_dir>/known-nodes (extra seeds at start).
     void remember_nodes();
     void update_metrics(TimePoint now);
@@ -99,6 +104,8 @@ class Daemon {
     TimePoint last_tick_{};
     TimePoint last_remember_{};
     std::string remembered_text_;
+    /// Active config drifts: check → detail.
+    std::map<std::string, std::string> drift_;
     double started_at_unix_ = 0;
     bool last_reload_ok_ = true;
     std::string last_reload_error_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -543,6 +544,43 @@ TEST(MasterLiveness, AMasterWhoseSlotsAreClaimedAtAHigherEpochDoesNotCount) {
     }
     EXPECT_EQ(ids, (std::vector<std::string>{id('b'), id('c'), id('d')}));
     EXPECT_EQ(count_masters(masters).majority(), 2U);
+}
+
+// --- Config drift ----------------------------------------------------------------------
+
+TEST(ConfigDrift, AgreeingSettingsAreNoDrift) {
+    const auto topo = topology_of(three_masters(), 'b');
+    std::map<std::string, std::map<std::string, std::string, std::less<>>> settings;
+    for (const auto* a : {"10.0.0.1:7000", "10.0.0.2:7000", "10.0.0.3:7000"}) {
+        settings[a] = {{"cluster-node-timeout", "15000"}, {"cluster-require-full-coverage", "yes"}};
+    }
+    EXPECT_TRUE(config_drift(topo, settings, 15s).empty());
+}
+
+TEST(ConfigDrift, EachCheckIsReportedWithItsNodes) {
+    auto lines = three_masters();
+    lines[3].flags = "slave,nofailover";  // d only: e and f may still fail over by themselves
+    const auto topo = topology_of(lines, 'b');
+    std::map<std::string, std::map<std::string, std::string, std::less<>>> settings;
+    settings["10.0.0.1:7000"] = {{"cluster-node-timeout", "15000"},
+                                 {"cluster-require-full-coverage", "no"}};
+    settings["10.0.0.2:7000"] = {{"cluster-node-timeout", "5000"},
+                                 {"cluster-require-full-coverage", "yes"}};
+    const auto d = config_drift(topo, settings, 15s);
+    ASSERT_EQ(d.size(), 3U);
+    EXPECT_NE(d.at("require_full_coverage").find("10.0.0.1:7000"), std::string::npos);
+    EXPECT_NE(d.at("cluster_node_timeout").find("5000 ms on 1 node(s) (10.0.0.2:7000)"),
+              std::string::npos)
+        << d.at("cluster_node_timeout");
+    EXPECT_NE(d.at("replica_no_failover").find("set on 1 replica(s) but not on 2"),
+              std::string::npos)
+        << d.at("replica_no_failover");
+    // All nodes agree with each other but not with picket's setting: still drift.
+    settings.erase("10.0.0.2:7000");
+    settings["10.0.0.1:7000"]["cluster-require-full-coverage"] = "yes";
+    const auto only = config_drift(topology_of(three_masters(), 'b'), settings, 5s);
+    ASSERT_EQ(only.size(), 1U);
+    EXPECT_NE(only.at("cluster_node_timeout").find("is 5000 ms"), std::string::npos);
 }
 
 // --- Convergence -----------------------------------------------------------------------

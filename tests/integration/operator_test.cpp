@@ -303,5 +303,28 @@ TEST(Operator, FailbackReturnsTheShardToItsPreferredMasterOnceItIsCalmAndInSync)
     EXPECT_EQ(cluster->node(victim).info_field("replication", "role"), "master");
 }
 
+TEST(Operator, ConfigDriftIsReportedPerCheck) {
+    auto cluster = testing::RedisCluster::create(tutorial_cluster());
+    const auto set = cluster->node(0).cli({"CONFIG", "SET", "cluster-require-full-coverage", "no"});
+    ASSERT_TRUE(set.ok()) << set.describe();
+    Sidecars sidecars(*cluster, 3, "  enabled: true\n");
+    ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
+    json drift;
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            drift = sidecars.status(0)["config_drift"];
+            return drift.is_object() && drift.contains("require_full_coverage");
+        },
+        20s, 200ms))
+        << sidecars.status(0).dump();
+    ASSERT_TRUE(drift.is_object());
+    EXPECT_NE(drift["require_full_coverage"].get<std::string>().find(cluster->addresses().at(0)),
+              std::string::npos)
+        << drift.dump();
+    // Every other check agrees: same timeout everywhere and in picket's config, and
+    // cluster-replica-no-failover on every replica.
+    EXPECT_EQ(drift.size(), 1U) << drift.dump();
+}
+
 }  // namespace
 }  // namespace picket

@@ -506,6 +506,54 @@ ViewAgreement view_shows_promotion(const cluster::ClusterView& view,
     return {true, {}};
 }
 
+std::map<std::string, std::string> config_drift(
+    const cluster::Topology& topology,
+    const std::map<std::string, std::map<std::string, std::string, std::less<>>>& settings,
+    Duration configured_node_timeout) {
+    std::map<std::string, std::string> out;
+    std::string no_coverage;
+    std::map<std::string, std::vector<std::string>> timeouts;  // value -> nodes
+    for (const auto& [address, values] : settings) {
+        if (auto it = values.find("cluster-require-full-coverage");
+            it != values.end() && it->second == "no") {
+            no_coverage += (no_coverage.empty() ? "" : ", ") + address;
+        }
+        if (auto it = values.find("cluster-node-timeout"); it != values.end()) {
+            timeouts[it->second].push_back(address);
+        }
+    }
+    if (!no_coverage.empty()) {
+        out["require_full_coverage"] =
+            "cluster-require-full-coverage is no on " + no_coverage +
+            ": a master cut off in a minority keeps serving, and TAKEOVER is not fenced";
+    }
+    const std::string configured = std::to_string(to_ms(configured_node_timeout));
+    if (timeouts.size() > 1 || (timeouts.size() == 1 && timeouts.begin()->first != configured)) {
+        std::string d;
+        for (const auto& [value, nodes] : timeouts) {
+            d += (d.empty() ? "" : "; ") + value + " ms on " + std::to_string(nodes.size()) +
+                 " node(s) (" + nodes.front() + (nodes.size() > 1 ? ", ..." : "") + ")";
+        }
+        out["cluster_node_timeout"] = "cluster-node-timeout " + d +
+                                      "; picket's failover.cluster_node_timeout is " + configured +
+                                      " ms (its waits and fences rest on it)";
+    }
+    std::size_t with = 0;
+    std::size_t without = 0;
+    for (const auto& n : topology.nodes()) {
+        if (n.role == cluster::NodeRole::kReplica) {
+            (n.nofailover ? with : without) += 1;
+        }
+    }
+    if (with > 0 && without > 0) {
+        out["replica_no_failover"] = "cluster-replica-no-failover is set on " +
+                                     std::to_string(with) + " replica(s) but not on " +
+                                     std::to_string(without) +
+                                     ": the cluster's own failover races picket for those";
+    }
+    return out;
+}
+
 Readiness readiness(const ReadinessInput& in) {
     Readiness out;
     std::vector<std::string> reasons;

@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -258,6 +259,18 @@ struct ViewAgreement {
 /// Whether `view` (one node's CLUSTER NODES) has converged on `record`'s promotion.
 ViewAgreement view_shows_promotion(const cluster::ClusterView& view,
                                    const proto::FailoverRecord& record);
+
+/// Redis settings that contradict picket's or each other (event config_drift, one per
+/// check): "require_full_coverage" (some node has cluster-require-full-coverage no, which
+/// leaves a minority master serving and TAKEOVER unfenced), "cluster_node_timeout" (nodes
+/// differ, or differ from picket's failover.cluster_node_timeout, on which its waits and
+/// fences rest), "replica_no_failover" (cluster-replica-no-failover on some replicas only:
+/// the cluster's own failover races picket for the others). `settings` is CONFIG GET per
+/// node address; nodes missing from it are not judged. Returns check → detail.
+std::map<std::string, std::string> config_drift(
+    const cluster::Topology& topology,
+    const std::map<std::string, std::map<std::string, std::string, std::less<>>>& settings,
+    Duration configured_node_timeout);
 
 /// Why a shard could not be failed over right now.
 enum class ReadinessProblem : std::uint8_t {
