@@ -1,5 +1,7 @@
 #include "picket/detect/detector.h"
 
+#include <charconv>
+
 #include <algorithm>
 
 namespace picket::detect {
@@ -139,6 +141,24 @@ std::string master_endpoint_of(const cluster::ReplicationInfo& info) {
         return "[" + info.master_host + "]:" + std::to_string(info.master_port);
     }
     return info.master_host + ":" + std::to_string(info.master_port);
+}
+
+/// Whether a replica's INFO names `address` ("host:port" / "[v6]:port") as its master,
+/// without building a string (called O(nodes) times per INFO reply).
+bool names_master(const cluster::ReplicationInfo& info, std::string_view address) {
+    const auto colon = address.rfind(':');
+    if (colon == std::string_view::npos) {
+        return false;
+    }
+    std::string_view host = address.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    unsigned port = 0;
+    const auto p = address.substr(colon + 1);
+    const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+    return ec == std::errc{} && end == p.data() + p.size() && port == info.master_port &&
+           host == info.master_host;
 }
 
 bool is_master(const NodeStatus& n) {
@@ -358,7 +378,7 @@ void Detector::evaluate(NodeStatus& n, TimePoint now) {
             if (r.replication && r.replication_at &&
                 now - *r.replication_at <= config_.replica_report_max_age &&
                 r.replication->role == cluster::ReplicationRole::kReplica &&
-                master_endpoint_of(*r.replication) == n.address) {
+                names_master(*r.replication, n.address)) {
                 ++fresh;
             }
         }
@@ -396,7 +416,7 @@ void Detector::refresh_replica_testimony(NodeStatus& master, TimePoint now) {
         if (r.replication && r.replication_at &&
             now - *r.replication_at <= config_.replica_report_max_age &&
             r.replication->role == cluster::ReplicationRole::kReplica &&
-            master_endpoint_of(*r.replication) == master.address &&
+            names_master(*r.replication, master.address) &&
             r.replication->master_link_status == cluster::MasterLinkStatus::kDown) {
             master.replicas_report_link_down.insert(addr);
         }
@@ -462,13 +482,30 @@ void Detector::on_replication(std::string_view address, const cluster::Replicati
             (info.role == ReplicationRole::kMaster) != n.cluster_says_master;
     }
 
-    // Lag of this replica, or of this master's replicas; testimony about masters.
-    for (auto& [addr, other] : nodes_) {
-        refresh_lag(other);
+    // Lag of this replica, or of this master's replicas; testimony about the masters this
+    // replica names now and named before. Only what this reply can change: refreshing every
+    // node on every reply made INFO O(nodes^2) (issue #8, scale benchmark).
+    refresh_lag(n);
+    if (is_master(n) || (previous && previous->role == ReplicationRole::kMaster)) {
+        for (auto& [addr, other] : nodes_) {
+            if (other.replication && other.replication->role == ReplicationRole::kReplica &&
+                names_master(*other.replication, n.address)) {
+                refresh_lag(other);
+            }
+        }
     }
-    for (auto& [addr, other] : nodes_) {
-        if (is_master(other) || other.failing_since) {
-            refresh_replica_testimony(other, now);
+    if (is_master(n) || n.failing_since) {
+        refresh_replica_testimony(n, now);
+    }
+    for (const auto* named :
+         {previous && previous->role == ReplicationRole::kReplica ? &*previous : nullptr,
+          info.role == ReplicationRole::kReplica ? &info : nullptr}) {
+        if (named == nullptr) {
+            continue;
+        }
+        auto m = nodes_.find(master_endpoint_of(*named));
+        if (m != nodes_.end() && (is_master(m->second) || m->second.failing_since)) {
+            refresh_replica_testimony(m->second, now);
         }
     }
     if (info.role == ReplicationRole::kReplica) {
