@@ -203,6 +203,10 @@ void FailoverService::on_tick(TimePoint now) {
         if (hook_vetoed_.count(key) != 0) {
             continue;  // the pre-failover hook said no; 'picketctl failover --force' clears it
         }
+        if (auto why = settling(key, now); !why.empty()) {
+            set_state(attempts_[key], "waiting", why, "failover_waiting");
+            continue;
+        }
         if (auto sent = force_sent_.find(key); sent != force_sent_.end()) {
             const auto throttle = 2 * config_.failover.cluster_node_timeout;
             if (now - sent->second < throttle) {
@@ -582,6 +586,26 @@ asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
         timer.expires_after(std::chrono::milliseconds(50));
         co_await timer.async_wait(kAsTuple);
     }
+}
+
+std::string FailoverService::settling(const proto::RecordKey& except, TimePoint now) const {
+    for (const auto& [key, a] : attempts_) {
+        if (key == except) {
+            continue;
+        }
+        if (executing_.count(key) != 0) {
+            return "one failover at a time: shard " + key.shard + " is being failed over";
+        }
+        if (a.promoted_at && now - *a.promoted_at < config_.failover.timeout &&
+            (a.state == "promoted" || a.state == "converged" || a.state == "not_converged")) {
+            const auto* n = watcher_.topology().node(a.record.replica);
+            if (n == nullptr || n->role != cluster::NodeRole::kMaster || n->slots.empty()) {
+                return "waiting for this watcher's view of the cluster to show shard " + key.shard +
+                       "'s new master before counting the masters again";
+            }
+        }
+    }
+    return {};
 }
 
 void FailoverService::consider_failback(TimePoint now) {

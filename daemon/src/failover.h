@@ -114,6 +114,11 @@ class FailoverService {
     /// Leader, failback on: a preferred master that is a healthy, in-sync replica for
     /// failback_after while nothing is wrong anywhere gets its shard back by switchover.
     void consider_failback(TimePoint now);
+    /// Why another failover must not be planned yet (empty when it may): a failover or
+    /// switchover is in flight, or a recent promotion is not yet in this watcher's model
+    /// (a half-updated model miscounts the voting masters: FORCE looked impossible right
+    /// after a TAKEOVER, and the next shard got an unasked-for TAKEOVER).
+    std::string settling(const proto::RecordKey& except, TimePoint now) const;
     /// Appends a finished attempt to the history and rewrites the file.
     void remember(Attempt& a);
     std::string history_path() const;
