@@ -430,6 +430,7 @@ void Daemon::on_vote_event(const std::string& kind, const std::string& detail,
         {"failover_failed", alert::EventType::kFailoverFailed},
         {"failover_aborted", alert::EventType::kFailoverFailed},
         {"failover_blocked", alert::EventType::kShardNotFailoverReady},
+        {"failover_blocked_cooldown", alert::EventType::kFailoverBlockedCooldown},
         {"config_reloaded", alert::EventType::kConfigReloaded},
         {"config_reload_failed", alert::EventType::kConfigReloadFailed},
     };

@@ -268,7 +268,9 @@ void FailoverService::on_tick(TimePoint now) {
         if (const auto* w = plan.get<failover::Wait>()) {
             set_state(a, "waiting", w->reason, "failover_waiting");
         } else if (const auto* v = plan.get<failover::Veto>()) {
-            set_state(a, "vetoed", v->reason, "failover_blocked");
+            set_state(a, "vetoed", v->reason,
+                      v->why == failover::VetoReason::kCooldown ? "failover_blocked_cooldown"
+                                                                : "failover_blocked");
         } else if (const auto* d = plan.get<failover::AlreadyDone>()) {
             set_state(a, "promoted_by_cluster", d->reason, "failover_already_done");
         } else if (const auto* act = plan.get<failover::Act>()) {

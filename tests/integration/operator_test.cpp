@@ -303,6 +303,42 @@ TEST(Operator, FailbackReturnsTheShardToItsPreferredMasterOnceItIsCalmAndInSync)
     EXPECT_EQ(cluster->node(victim).info_field("replication", "role"), "master");
 }
 
+TEST(Operator, CooldownBlocksASecondFailoverOfTheShardUntilAcknowledged) {
+    auto cluster = testing::RedisCluster::create(tutorial_cluster());
+    Sidecars sidecars(*cluster, 3, "  cooldown: 10m\n");
+    ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
+    const std::size_t first = cluster->master_indices().at(0);
+    const std::size_t heir = cluster->replica_of(first).at(0);
+    cluster->node(first).kill();
+    ASSERT_TRUE(sidecars.wait_attempt(cluster->node_id(first), {"converged"}, 30s).is_object())
+        << sidecars.logs();
+    cluster->node(first).restart();
+    cluster->wait_until_replica_of(first, heir, 30s);
+
+    // The same shard fails again within the cooldown: blocked, and said so.
+    cluster->node(heir).kill();
+    auto blocked = sidecars.wait_attempt(cluster->node_id(heir), {"vetoed"}, 20s);
+    ASSERT_TRUE(blocked.is_object()) << sidecars.leader_status()["failover"].dump();
+    EXPECT_NE(blocked["reason"].get<std::string>().find("cooldown"), std::string::npos)
+        << blocked.dump();
+    bool event = false;
+    const json leader = sidecars.leader_status();  // kept: a range-for over a temporary's
+                                                   // member would dangle
+    for (const auto& e : leader["events"]) {
+        event = event || e["kind"] == "failover_blocked_cooldown";
+    }
+    EXPECT_TRUE(event) << leader["events"].dump();
+    EXPECT_EQ(cluster->node(first).info_field("replication", "role"), "slave");
+
+    // The operator knows why it flapped and lifts the block on every watcher.
+    auto ack = ctl(sidecars, all_of(sidecars), {"ack", blocked["shard"].get<std::string>()});
+    EXPECT_EQ(ack.exit_code, 0) << ack.out << ack.err;
+    EXPECT_NE(ack.out.find("cooldown of shard"), std::string::npos) << ack.out;
+    cluster->wait_until_master(first, 30s);
+    EXPECT_TRUE(sidecars.wait_attempt(cluster->node_id(heir), {"converged"}, 30s).is_object())
+        << sidecars.leader_status()["failover"].dump();
+}
+
 TEST(Operator, ConfigDriftIsReportedPerCheck) {
     auto cluster = testing::RedisCluster::create(tutorial_cluster());
     const auto set = cluster->node(0).cli({"CONFIG", "SET", "cluster-require-full-coverage", "no"});
