@@ -561,14 +561,7 @@ asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
                          ? " (" + std::to_string(clients.size() - answered) + " did not answer)"
                          : ""),
                 "failover_converged");
-            if (!config_.failover.post_failover_command.empty()) {
-                auto why = co_await run_hook(config_.failover.post_failover_command, a,
-                                             "post_failover", a.state);
-                if (!why.empty()) {
-                    spdlog::warn("failover: post_failover_command: {}", why);
-                }
-            }
-            co_return;
+            break;
         }
         if (io::mono_now() >= deadline) {
             set_state(a, "not_converged",
@@ -576,17 +569,19 @@ asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
                           ms(config_.failover.timeout) + ": " +
                           (answered == 0 ? std::string("no node answered") : pending),
                       "failover_not_converged");
-            if (!config_.failover.post_failover_command.empty()) {
-                auto why = co_await run_hook(config_.failover.post_failover_command, a,
-                                             "post_failover", a.state);
-                if (!why.empty()) {
-                    spdlog::warn("failover: post_failover_command: {}", why);
-                }
-            }
-            co_return;
+            break;
         }
         timer.expires_after(std::chrono::milliseconds(50));
         co_await timer.async_wait(kAsTuple);
+    }
+    // Converged or not: the operator's post hook hears how it ended.
+    if (!config_.failover.post_failover_command.empty()) {
+        auto& a = attempts_[key];
+        auto why =
+            co_await run_hook(config_.failover.post_failover_command, a, "post_failover", a.state);
+        if (!why.empty()) {
+            spdlog::warn("failover: post_failover_command: {}", why);
+        }
     }
 }
 
