@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "test_data.h"
 
@@ -484,6 +485,137 @@ TEST(TopologyTest, ReplicationInfoThatContradictsTheViews) {
     EXPECT_NE(t.disagreements()[0].reason.find("INFO: slave of 10.9.9.9:7000"), std::string::npos)
         << t.disagreements()[0].reason;
     EXPECT_NE(t.disagreements()[1].reason.find("INFO: master"), std::string::npos);
+}
+
+/// Everything a model says, as text: two models are the same when their summaries are.
+std::string summary(const Topology& t) {
+    auto join = [](const std::vector<std::string>& v) {
+        std::string out;
+        for (const auto& s : v) {
+            out += s.substr(0, 4) + ",";
+        }
+        return out;
+    };
+    std::string out =
+        "reporters " + join(t.reporters()) + " ignored " + join(t.ignored_views()) + "\n";
+    for (const auto& n : t.nodes()) {
+        out +=
+            n.id.substr(0, 4) + " by " + n.described_by.substr(0, 4) + " " + n.address.endpoint() +
+            " " + std::string(to_string(n.role)) + " m " +
+            (n.master_id ? n.master_id->substr(0, 4) : "-") + " e " +
+            std::to_string(n.config_epoch) + " slots " + format_slot_ranges(n.slots) + " known " +
+            join(n.known_by) + " failed " + join(n.failed_by) + " susp " + join(n.suspected_by) +
+            " disc " + join(n.disconnected_from) + " off " +
+            (n.repl_offset ? std::to_string(*n.repl_offset) : "-") + " link " +
+            (n.master_link_status ? std::to_string(static_cast<int>(*n.master_link_status)) : "-") +
+            "\n";
+    }
+    for (const auto& sh : t.shards()) {
+        out += "shard " + sh.master_id.substr(0, 4) + " " + join(sh.replica_ids) + " " +
+               std::to_string(sh.slot_count) + "\n";
+    }
+    for (const auto& d : t.disagreements()) {
+        out += std::string(to_string(d.kind)) + " " + d.node_id.substr(0, 4) + " " +
+               format_slot_ranges(d.slots) + " " + d.reason + " |";
+        for (const auto& c : d.claims) {
+            out += " " + c.reporter.substr(0, 4) + "=" + c.value;
+        }
+        out += "\n";
+    }
+    return out;
+}
+
+/// Views that disagree in every way a node can (role, master, failure, epoch, address,
+/// unknown node, slot owner), plus a duplicate reporter.
+std::vector<ClusterView> disagreeing_views() {
+    auto moved = healthy();
+    moved[3].master = 'b';
+    moved[4].address = "10.0.0.55:7000@17000";
+    moved[2].flags = "master,fail?";
+    moved[1].epoch = 7;
+    auto failed_over = healthy();
+    failed_over[0].flags = "master,fail";
+    failed_over[0].slots = "";
+    failed_over[3].flags = "master";
+    failed_over[3].master = 0;
+    failed_over[3].slots = "0-5460";
+    failed_over.push_back({'9', "10.0.0.9:7000@17000", "slave", 'c', 3, ""});
+    return {view_of('a', healthy()), view_of('b', moved), view_of('c', failed_over),
+            view_of('e', healthy()), view_of('b', healthy())};
+}
+
+TEST(TopologyTest, ViewsByReferenceBuildTheSameModel) {
+    const auto views = disagreeing_views();
+    ReplicationById replication{
+        {id('d'),
+         *parse_replication(*parse_info("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
+                                        "master_replid:x\r\nmaster_repl_offset:5\r\n"))}};
+    // Each distinct line stored once, shared by the views that print it (as the watcher
+    // keeps them).
+    std::vector<ClusterNode> pool;
+    for (const auto& v : views) {
+        pool.insert(pool.end(), v.nodes.begin(), v.nodes.end());
+    }
+    std::vector<std::vector<const ClusterNode*>> lines(views.size());
+    std::vector<ViewRef> refs;
+    std::size_t next = 0;
+    for (std::size_t v = 0; v < views.size(); ++v) {
+        for (std::size_t k = 0; k < views[v].nodes.size(); ++k) {
+            lines[v].push_back(&pool[next++]);
+        }
+        refs.push_back(ViewRef{views[v].reporter_id, lines[v]});
+    }
+    const auto by_value = Topology::build(TopologyInput{views, replication});
+    const auto by_ref = Topology::build(refs, replication);
+    check_invariants(by_ref);
+    EXPECT_EQ(summary(by_ref), summary(by_value));
+    EXPECT_EQ(by_ref.ignored_views(), std::vector<std::string>{id('b')});
+    // Every kind of disagreement is there, so the shortcut for agreeing records was not
+    // taken where records differ.
+    std::set<DisagreementKind> seen;
+    for (const auto& d : by_ref.disagreements()) {
+        seen.insert(d.kind);
+    }
+    for (auto k :
+         {DisagreementKind::kUnknownNode, DisagreementKind::kRole, DisagreementKind::kMaster,
+          DisagreementKind::kFailure, DisagreementKind::kConfigEpoch, DisagreementKind::kAddress,
+          DisagreementKind::kSlotOwner, DisagreementKind::kReplication}) {
+        EXPECT_EQ(seen.count(k), 1u) << to_string(k) << "\n" << dump(by_ref.disagreements());
+    }
+}
+
+TEST(TopologyTest, RefreshReplicationEqualsARebuild) {
+    const auto views = disagreeing_views();
+    auto info = [](const std::string& text) {
+        const bool replica = text.find("role:slave") != std::string::npos;
+        const std::string rest =
+            replica ? "master_last_io_seconds_ago:1\r\nmaster_sync_in_progress:0\r\n"
+                      "slave_priority:100\r\nslave_read_only:1\r\nconnected_slaves:0\r\n"
+                      "master_replid:x\r\nmaster_repl_offset:1\r\n"
+                    : "connected_slaves:0\r\nmaster_replid:x\r\n";
+        auto parsed = parse_replication(*parse_info("# Replication\r\n" + text + rest));
+        EXPECT_TRUE(parsed.has_value()) << text;
+        return parsed ? *parsed : ReplicationInfo{};
+    };
+    const ReplicationById before{
+        {id('a'), info("role:master\r\nmaster_repl_offset:10\r\n")},
+        {id('e'), info("role:master\r\nmaster_repl_offset:11\r\n")},
+        {id('f'), info("role:slave\r\nmaster_host:10.0.0.9\r\nmaster_port:7000\r\n"
+                       "master_link_status:down\r\nslave_repl_offset:3\r\n")}};
+    const ReplicationById after{
+        {id('a'), info("role:master\r\nmaster_repl_offset:20\r\n")},
+        {id('d'), info("role:slave\r\nmaster_host:10.0.0.1\r\nmaster_port:7000\r\n"
+                       "master_link_status:up\r\nslave_repl_offset:19\r\n")},
+        {id('f'), info("role:slave\r\nmaster_host:10.0.0.3\r\nmaster_port:7000\r\n"
+                       "master_link_status:up\r\nslave_repl_offset:4\r\n")}};
+    auto refreshed = Topology::build(TopologyInput{views, before});
+    const auto rebuilt_before = summary(refreshed);
+    refreshed.refresh_replication(after);
+    const auto rebuilt = Topology::build(TopologyInput{views, after});
+    EXPECT_EQ(summary(refreshed), summary(rebuilt));
+    EXPECT_NE(summary(refreshed), rebuilt_before);  // the inputs did change the model
+    refreshed.refresh_replication({});
+    EXPECT_EQ(summary(refreshed), summary(Topology::build(TopologyInput{views, {}})));
 }
 
 TEST(TopologyTest, MakeViewNeedsAMyselfLine) {

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
+#include <numeric>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 namespace picket::cluster {
@@ -238,6 +240,79 @@ std::string summarize_claims(const std::string& what, const std::vector<Claim>& 
     return out;
 }
 
+/// "fail", "fail?" or "ok" as a number: what a kFailure claim says.
+int failure_of(const ClusterNode& n) {
+    return n.flags.fail ? 2 : (n.flags.pfail ? 1 : 0);
+}
+
+/// "a1b2c3d4 (127.0.0.1:7000)" for a node of `t`, the short id alone when unknown.
+std::string describe_in(const Topology& t, std::string_view id) {
+    std::string out = short_id(id);
+    const auto* m = t.node(id);
+    if (m != nullptr && !m->address.ip.empty()) {
+        out += " (" + m->address.endpoint() + ")";
+    }
+    return out;
+}
+
+/// Where `model`'s INFO replication contradicts the model (kReplication), if it does.
+std::optional<Disagreement> replication_disagreement(const Topology& t, const NodeModel& model,
+                                                     const ReplicationInfo& info) {
+    std::string info_says;
+    std::string model_says;
+    if (info.role == ReplicationRole::kMaster && model.role == NodeRole::kReplica) {
+        info_says = "INFO: master";
+        model_says = "CLUSTER NODES: slave";
+    } else if (info.role == ReplicationRole::kReplica && model.role == NodeRole::kMaster) {
+        info_says = "INFO: slave";
+        model_says = "CLUSTER NODES: master";
+    } else if (info.role == ReplicationRole::kReplica && model.role == NodeRole::kReplica &&
+               model.master_id) {
+        if (const auto* master = t.node(*model.master_id); master != nullptr) {
+            const auto& a = master->address;
+            const bool host_matches =
+                info.master_host == a.ip || (!a.hostname.empty() && info.master_host == a.hostname);
+            if (!host_matches || info.master_port != a.port) {
+                info_says =
+                    "INFO: slave of " + info.master_host + ":" + std::to_string(info.master_port);
+                model_says = "CLUSTER NODES: slave of " + describe_in(t, *model.master_id);
+            }
+        }
+    }
+    if (info_says.empty()) {
+        return std::nullopt;
+    }
+    Disagreement d;
+    d.kind = DisagreementKind::kReplication;
+    d.node_id = model.id;
+    d.claims = {Claim{model.id, info_says}, Claim{model.described_by, model_says}};
+    d.reason = "INFO replication of " + describe_in(t, model.id) +
+               " contradicts the cluster view: " + info_says + " vs " + model_says;
+    return d;
+}
+
+/// Sets what a node's model takes from its INFO replication (nothing when absent).
+void apply_replication(NodeModel& m, const ReplicationById& replication) {
+    m.repl_offset.reset();
+    m.master_link_status.reset();
+    if (const auto it = replication.find(m.id); it != replication.end()) {
+        const ReplicationInfo& info = it->second;
+        if (info.role == ReplicationRole::kMaster) {
+            m.repl_offset = info.master_repl_offset;
+        } else if (info.role == ReplicationRole::kReplica) {
+            m.repl_offset = info.slave_repl_offset;
+            m.master_link_status = info.master_link_status;
+        }
+    }
+}
+
+/// The order disagreements are kept in: by node id, then kind (stable).
+void sort_disagreements(std::vector<Disagreement>& ds) {
+    std::stable_sort(ds.begin(), ds.end(), [](const Disagreement& a, const Disagreement& b) {
+        return std::tie(a.node_id, a.kind) < std::tie(b.node_id, b.kind);
+    });
+}
+
 }  // namespace
 
 Topology Topology::build(std::vector<ClusterView> views) {
@@ -245,39 +320,84 @@ Topology Topology::build(std::vector<ClusterView> views) {
 }
 
 Topology Topology::build(TopologyInput input) {
+    std::vector<std::vector<const ClusterNode*>> lines(input.views.size());
+    std::vector<ViewRef> refs;
+    refs.reserve(input.views.size());
+    for (std::size_t i = 0; i < input.views.size(); ++i) {
+        lines[i].reserve(input.views[i].nodes.size());
+        for (const auto& n : input.views[i].nodes) {
+            lines[i].push_back(&n);
+        }
+        refs.push_back(ViewRef{input.views[i].reporter_id, lines[i]});
+    }
+    return build(refs, input.replication);
+}
+
+void Topology::refresh_replication(const ReplicationById& replication) {
+    for (auto& m : nodes_) {
+        apply_replication(m, replication);
+    }
+    std::erase_if(disagreements_,
+                  [](const Disagreement& d) { return d.kind == DisagreementKind::kReplication; });
+    for (const auto& [id, info] : replication) {
+        if (const auto* m = node(id); m != nullptr) {
+            if (auto d = replication_disagreement(*this, *m, info)) {
+                disagreements_.push_back(std::move(*d));
+            }
+        }
+    }
+    sort_disagreements(disagreements_);
+}
+
+Topology Topology::build(std::span<const ViewRef> input_views, const ReplicationById& replication) {
     Topology t;
 
     // Views by reporter; a repeated reporter keeps its first view.
-    std::stable_sort(
-        input.views.begin(), input.views.end(),
-        [](const ClusterView& a, const ClusterView& b) { return a.reporter_id < b.reporter_id; });
-    std::vector<const ClusterView*> views;
-    for (const auto& v : input.views) {
-        if (!views.empty() && views.back()->reporter_id == v.reporter_id) {
-            t.ignored_views_.push_back(v.reporter_id);
+    std::vector<const ViewRef*> sorted;
+    sorted.reserve(input_views.size());
+    for (const auto& v : input_views) {
+        sorted.push_back(&v);
+    }
+    std::stable_sort(sorted.begin(), sorted.end(), [](const ViewRef* a, const ViewRef* b) {
+        return a->reporter_id < b->reporter_id;
+    });
+    std::vector<const ViewRef*> views;
+    for (const auto* v : sorted) {
+        if (!views.empty() && views.back()->reporter_id == v->reporter_id) {
+            t.ignored_views_.emplace_back(v->reporter_id);
             continue;
         }
-        views.push_back(&v);
-        t.reporters_.push_back(v.reporter_id);
+        views.push_back(v);
+        t.reporters_.emplace_back(v->reporter_id);
     }
 
-    // Every node's records, one per view that lists it, in reporter order.
+    // Every node's records, one per view that lists it, in reporter order; nodes sorted
+    // by id. (A hash index first: views × nodes look-ups, the bulk of a large build.)
     struct Record {
         std::size_t view;
         const ClusterNode* node;
     };
-    std::map<std::string_view, std::vector<Record>> records;
-    for (std::size_t v = 0; v < views.size(); ++v) {
-        for (const auto& n : views[v]->nodes) {
-            auto& r = records[n.id];
-            if (r.empty() || r.back().view != v) {
-                r.push_back(Record{v, &n});
+    std::vector<std::pair<std::string_view, std::vector<Record>>> records;
+    {
+        std::unordered_map<std::string_view, std::size_t> index;
+        index.reserve(views.empty() ? 0 : 2 * views.front()->nodes.size());
+        for (std::size_t v = 0; v < views.size(); ++v) {
+            for (const ClusterNode* n : views[v]->nodes) {
+                const auto [it, inserted] = index.try_emplace(n->id, records.size());
+                if (inserted) {
+                    records.emplace_back(n->id, std::vector<Record>{});
+                    records.back().second.reserve(views.size());
+                }
+                auto& r = records[it->second].second;
+                if (r.empty() || r.back().view != v) {
+                    r.push_back(Record{v, n});
+                }
             }
         }
+        std::sort(records.begin(), records.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
     }
-    auto reporter = [&](const Record& r) -> const std::string& {
-        return views[r.view]->reporter_id;
-    };
+    auto reporter = [&](const Record& r) -> std::string_view { return views[r.view]->reporter_id; };
 
     // The model: one whole record per node (its own, else the highest epoch).
     t.nodes_.reserve(records.size());
@@ -299,7 +419,7 @@ Topology Topology::build(TopologyInput input) {
         const ClusterNode& n = *best->node;
         NodeModel m;
         m.id = std::string(id);
-        m.described_by = reporter(*best);
+        m.described_by = std::string(reporter(*best));
         m.address = n.address;
         m.role = role_of(n);
         m.master_id = n.master_id;
@@ -309,26 +429,19 @@ Topology Topology::build(TopologyInput input) {
         m.handshake = n.flags.handshake;
         m.noaddr = n.flags.noaddr;
         m.nofailover = n.flags.nofailover;
+        m.known_by.reserve(recs.size());
         for (const auto& r : recs) {
-            m.known_by.push_back(reporter(r));
+            m.known_by.emplace_back(reporter(r));
             if (r.node->flags.fail) {
-                m.failed_by.push_back(reporter(r));
+                m.failed_by.emplace_back(reporter(r));
             } else if (r.node->flags.pfail) {
-                m.suspected_by.push_back(reporter(r));
+                m.suspected_by.emplace_back(reporter(r));
             }
             if (r.node->link_state == LinkState::kDisconnected) {
-                m.disconnected_from.push_back(reporter(r));
+                m.disconnected_from.emplace_back(reporter(r));
             }
         }
-        if (const auto it = input.replication.find(id); it != input.replication.end()) {
-            const ReplicationInfo& info = it->second;
-            if (info.role == ReplicationRole::kMaster) {
-                m.repl_offset = info.master_repl_offset;
-            } else if (info.role == ReplicationRole::kReplica) {
-                m.repl_offset = info.slave_repl_offset;
-                m.master_link_status = info.master_link_status;
-            }
-        }
+        apply_replication(m, replication);
         t.nodes_.push_back(std::move(m));
     }
 
@@ -396,14 +509,7 @@ Topology Topology::build(TopologyInput input) {
     }
 
     // --- Disagreements -----------------------------------------------------------------
-    auto describe = [&t](std::string_view id) {
-        std::string out = short_id(id);
-        const auto i = t.index_of(id);
-        if (i != kNpos && !t.nodes_[i].address.ip.empty()) {
-            out += " (" + t.nodes_[i].address.endpoint() + ")";
-        }
-        return out;
-    };
+    auto describe = [&t](std::string_view id) { return describe_in(t, id); };
     auto add_if_differ = [&t](DisagreementKind kind, std::string_view id, std::vector<Claim> claims,
                               const std::string& what) {
         std::set<std::string_view> values;
@@ -423,24 +529,45 @@ Topology Topology::build(TopologyInput input) {
 
     // Slot owners per view, compared piece by piece.
     if (views.size() >= 2) {
-        std::vector<std::vector<SlotSegment>> per_view;
+        // Views usually agree: a view whose claims equal the previous view's shares its
+        // segments (segmenting is the costly part).
+        std::vector<std::vector<SlotSegment>> distinct;
+        distinct.reserve(views.size());
+        std::vector<std::size_t> per_view_index;
+        std::vector<SlotClaim> previous_claims;
         std::vector<std::size_t> bounds;
+        auto same_claims = [](const std::vector<SlotClaim>& a, const std::vector<SlotClaim>& b) {
+            return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                              [](const SlotClaim& x, const SlotClaim& y) {
+                                  return x.owner == y.owner && x.range.first == y.range.first &&
+                                         x.range.last == y.range.last;
+                              });
+        };
         for (const auto* v : views) {
             std::vector<SlotClaim> view_claims;
-            for (const auto& n : v->nodes) {
-                if (role_of(n) != NodeRole::kMaster) {
+            for (const ClusterNode* n : v->nodes) {
+                if (role_of(*n) != NodeRole::kMaster) {
                     continue;
                 }
-                const auto owner = t.index_of(n.id);
-                for (const auto& r : n.slots) {
+                const auto owner = t.index_of(n->id);
+                for (const auto& r : n->slots) {
                     view_claims.push_back(SlotClaim{r, owner});
                 }
             }
-            per_view.push_back(segment_claims(view_claims, t.nodes_));
-            for (const auto& seg : per_view.back()) {
+            if (!distinct.empty() && same_claims(view_claims, previous_claims)) {
+                per_view_index.push_back(distinct.size() - 1);
+                continue;
+            }
+            distinct.push_back(segment_claims(view_claims, t.nodes_));
+            per_view_index.push_back(distinct.size() - 1);
+            previous_claims = std::move(view_claims);
+            for (const auto& seg : distinct.back()) {
                 bounds.push_back(seg.range.first);
             }
         }
+        auto per_view = [&](std::size_t v) -> const std::vector<SlotSegment>& {
+            return distinct[per_view_index[v]];
+        };
         std::sort(bounds.begin(), bounds.end());
         bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
 
@@ -456,11 +583,11 @@ Topology Topology::build(TopologyInput input) {
             Signature sig(views.size());
             bool differ = false;
             for (std::size_t v = 0; v < views.size(); ++v) {
-                while (per_view[v][cursor[v]].range.last < first) {
+                while (per_view(v)[cursor[v]].range.last < first) {
                     ++cursor[v];
                 }
-                sig[v] = &per_view[v][cursor[v]];
-                differ = differ || !sig[v]->same_claimants(*sig[0]);
+                sig[v] = &per_view(v)[cursor[v]];
+                differ = differ || (sig[v] != sig[0] && !sig[v]->same_claimants(*sig[0]));
             }
             if (!differ) {
                 continue;
@@ -495,7 +622,8 @@ Topology Topology::build(TopologyInput input) {
                 if (sig[v]->owner_count > sig[v]->owners.size()) {
                     value += ",+" + std::to_string(sig[v]->owner_count - sig[v]->owners.size());
                 }
-                d.claims.push_back(Claim{views[v]->reporter_id, value.empty() ? "(none)" : value});
+                d.claims.push_back(
+                    Claim{std::string(views[v]->reporter_id), value.empty() ? "(none)" : value});
             }
             // The reason uses described owners rather than bare ids.
             std::vector<Claim> readable;
@@ -510,7 +638,7 @@ Topology Topology::build(TopologyInput input) {
                     value += " and " + std::to_string(sig[v]->owner_count - shown) + " more";
                 }
                 readable.push_back(
-                    Claim{views[v]->reporter_id, value.empty() ? "no master" : value});
+                    Claim{std::string(views[v]->reporter_id), value.empty() ? "no master" : value});
             }
             d.reason = summarize_claims(
                 "views disagree on who serves slots " + format_slot_ranges(d.slots), readable);
@@ -519,8 +647,9 @@ Topology Topology::build(TopologyInput input) {
     }
 
     // Per node, kinds in enum order.
-    for (const auto& [id, recs] : records) {
-        const auto& model = t.nodes_[t.index_of(id)];
+    for (std::size_t k = 0; k < records.size(); ++k) {
+        const auto& [id, recs] = records[k];
+        const auto& model = t.nodes_[k];  // nodes_ is built from records, in their order
         if (recs.size() < views.size()) {
             std::vector<Claim> claims;
             std::vector<std::string> knowing;
@@ -529,9 +658,9 @@ Topology Topology::build(TopologyInput input) {
             for (std::size_t v = 0; v < views.size(); ++v) {
                 const bool knows = r < recs.size() && recs[r].view == v;
                 r += knows ? 1 : 0;
-                (knows ? knowing : unknowing).push_back(views[v]->reporter_id);
-                claims.push_back(
-                    Claim{views[v]->reporter_id, knows ? "knows it" : "does not know it"});
+                (knows ? knowing : unknowing).emplace_back(views[v]->reporter_id);
+                claims.push_back(Claim{std::string(views[v]->reporter_id),
+                                       knows ? "knows it" : "does not know it"});
             }
             Disagreement d;
             d.kind = DisagreementKind::kUnknownNode;
@@ -544,81 +673,83 @@ Topology Topology::build(TopologyInput input) {
             t.disagreements_.push_back(std::move(d));
         }
 
-        std::vector<Claim> roles;
-        std::vector<Claim> masters;
-        std::vector<Claim> failures;
-        std::vector<Claim> epochs;
-        std::vector<Claim> addresses;
-        for (const auto& r : recs) {
-            const auto& n = *r.node;
-            const auto role = role_of(n);
-            roles.push_back(Claim{reporter(r), std::string(to_string(role))});
-            if (role == NodeRole::kReplica) {
-                masters.push_back(Claim{reporter(r), n.master_id
-                                                         ? "slave of " + describe(*n.master_id)
-                                                         : "slave of -"});
-            }
-            failures.push_back(
-                Claim{reporter(r), n.flags.fail ? "fail" : (n.flags.pfail ? "fail?" : "ok")});
-            epochs.push_back(Claim{reporter(r), "epoch " + std::to_string(n.config_epoch)});
-            if (!n.address.ip.empty()) {
-                addresses.push_back(Claim{reporter(r), full_address(n.address)});
-            }
-        }
-        const auto who = describe(id);
-        add_if_differ(DisagreementKind::kRole, id, std::move(roles),
-                      "views disagree on the role of " + who);
-        add_if_differ(DisagreementKind::kMaster, id, std::move(masters),
-                      "views disagree on the master of " + who);
-        add_if_differ(DisagreementKind::kFailure, id, std::move(failures),
-                      "views disagree on whether " + who + " is failing");
-        add_if_differ(DisagreementKind::kConfigEpoch, id, std::move(epochs),
-                      "views disagree on the config epoch of " + who);
-        add_if_differ(DisagreementKind::kAddress, id, std::move(addresses),
-                      "views disagree on the address of " + who);
-
-        // INFO replication against the model.
-        const auto info_it = input.replication.find(id);
-        if (info_it == input.replication.end()) {
-            continue;
-        }
-        const ReplicationInfo& info = info_it->second;
-        std::string info_says;
-        std::string model_says;
-        if (info.role == ReplicationRole::kMaster && model.role == NodeRole::kReplica) {
-            info_says = "INFO: master";
-            model_says = "CLUSTER NODES: slave";
-        } else if (info.role == ReplicationRole::kReplica && model.role == NodeRole::kMaster) {
-            info_says = "INFO: slave";
-            model_says = "CLUSTER NODES: master";
-        } else if (info.role == ReplicationRole::kReplica && model.role == NodeRole::kReplica &&
-                   model.master_id) {
-            const auto master = t.index_of(*model.master_id);
-            if (master != kNpos) {
-                const auto& a = t.nodes_[master].address;
-                const bool host_matches = info.master_host == a.ip ||
-                                          (!a.hostname.empty() && info.master_host == a.hostname);
-                if (!host_matches || info.master_port != a.port) {
-                    info_says = "INFO: slave of " + info.master_host + ":" +
-                                std::to_string(info.master_port);
-                    model_says = "CLUSTER NODES: slave of " + describe(*model.master_id);
+        // Claims are built only when the records differ in what a claim says: equal
+        // fields give equal claim values (the converse is left to add_if_differ).
+        bool may_differ = false;
+        {
+            const ClusterNode& first = *recs.front().node;
+            const ClusterNode* first_replica = nullptr;
+            const ClusterNode* first_with_ip = nullptr;
+            for (const auto& r : recs) {
+                const auto& n = *r.node;
+                const auto role = role_of(n);
+                if (role != role_of(first) || failure_of(n) != failure_of(first) ||
+                    n.config_epoch != first.config_epoch) {
+                    may_differ = true;
+                    break;
+                }
+                if (role == NodeRole::kReplica) {
+                    if (first_replica == nullptr) {
+                        first_replica = &n;
+                    } else if (n.master_id != first_replica->master_id) {
+                        may_differ = true;
+                        break;
+                    }
+                }
+                if (!n.address.ip.empty()) {
+                    if (first_with_ip == nullptr) {
+                        first_with_ip = &n;
+                    } else if (!(n.address == first_with_ip->address)) {
+                        may_differ = true;
+                        break;
+                    }
                 }
             }
         }
-        if (!info_says.empty()) {
-            Disagreement d;
-            d.kind = DisagreementKind::kReplication;
-            d.node_id = std::string(id);
-            d.claims = {Claim{std::string(id), info_says}, Claim{model.described_by, model_says}};
-            d.reason = "INFO replication of " + who +
-                       " contradicts the cluster view: " + info_says + " vs " + model_says;
-            t.disagreements_.push_back(std::move(d));
+        if (may_differ) {
+            std::vector<Claim> roles;
+            std::vector<Claim> masters;
+            std::vector<Claim> failures;
+            std::vector<Claim> epochs;
+            std::vector<Claim> addresses;
+            for (const auto& r : recs) {
+                const auto& n = *r.node;
+                const auto role = role_of(n);
+                const std::string who_says(reporter(r));
+                roles.push_back(Claim{who_says, std::string(to_string(role))});
+                if (role == NodeRole::kReplica) {
+                    masters.push_back(Claim{who_says, n.master_id
+                                                          ? "slave of " + describe(*n.master_id)
+                                                          : "slave of -"});
+                }
+                failures.push_back(
+                    Claim{who_says, n.flags.fail ? "fail" : (n.flags.pfail ? "fail?" : "ok")});
+                epochs.push_back(Claim{who_says, "epoch " + std::to_string(n.config_epoch)});
+                if (!n.address.ip.empty()) {
+                    addresses.push_back(Claim{who_says, full_address(n.address)});
+                }
+            }
+            const auto who = describe(id);
+            add_if_differ(DisagreementKind::kRole, id, std::move(roles),
+                          "views disagree on the role of " + who);
+            add_if_differ(DisagreementKind::kMaster, id, std::move(masters),
+                          "views disagree on the master of " + who);
+            add_if_differ(DisagreementKind::kFailure, id, std::move(failures),
+                          "views disagree on whether " + who + " is failing");
+            add_if_differ(DisagreementKind::kConfigEpoch, id, std::move(epochs),
+                          "views disagree on the config epoch of " + who);
+            add_if_differ(DisagreementKind::kAddress, id, std::move(addresses),
+                          "views disagree on the address of " + who);
+        }
+
+        // INFO replication against the model.
+        if (const auto info = replication.find(id); info != replication.end()) {
+            if (auto d = replication_disagreement(t, model, info->second)) {
+                t.disagreements_.push_back(std::move(*d));
+            }
         }
     }
-    std::stable_sort(t.disagreements_.begin(), t.disagreements_.end(),
-                     [](const Disagreement& a, const Disagreement& b) {
-                         return std::tie(a.node_id, a.kind) < std::tie(b.node_id, b.kind);
-                     });
+    sort_disagreements(t.disagreements_);
     return t;
 }
 

@@ -88,6 +88,7 @@ Watcher::Watcher(asio::any_io_executor executor, WatchOptions options, WatchHook
       clock_(std::move(clock)),
       detector_(options_.detector),
       timer_(executor_),
+      rebuild_timer_(executor_),
       alive_(std::make_shared<bool>(true)) {}
 
 Watcher::~Watcher() {
@@ -114,6 +115,7 @@ void Watcher::start() {
 void Watcher::stop() {
     running_ = false;
     timer_.cancel();
+    rebuild_timer_.cancel();
     for (auto& [addr, c] : conns_) {
         c->client->close();
     }
@@ -330,7 +332,7 @@ awaitable<void> Watcher::read_cluster(std::string address) {
         }
     }
     detector_.on_cluster_view(address, view->nodes, now);
-    views_[address] = TimedView{std::move(*view), now};
+    views_changed_ = views_.put(address, std::move(*view), now) || views_changed_;
     rebuild_topology(now);
     drain();
 }
@@ -341,25 +343,67 @@ void Watcher::rebuild_topology(TimePoint now) {
     const auto sample = std::max<std::size_t>(options_.nodes_sample, 1);
     const auto rounds = static_cast<long>((n + sample - 1) / sample);
     const Duration max_age = options_.nodes_interval * (2 * rounds + 1);
-    cluster::TopologyInput input;
-    for (const auto& [address, tv] : views_) {
-        if (now - tv.at <= max_age) {
-            input.views.push_back(tv.view);
-        }
-    }
-    if (input.views.empty()) {
+    const auto fresh = views_.fresh(now - max_age);
+    if (fresh.empty()) {
         return;  // keep the last model and node set rather than forget everything
     }
-    input.replication = replication_by_id_;
-    topology_ = cluster::Topology::build(std::move(input));
-    topology_known_ = true;
+    bool same_views = topology_known_ && !views_changed_ && fresh.size() == built_from_.size();
+    for (std::size_t i = 0; same_views && i < fresh.size(); ++i) {
+        same_views = *fresh[i].address == built_from_[i];
+    }
+    if (same_views) {
+        // Nothing a view says changed: the model only takes the latest INFO replication
+        // (the same model a full build would give, at O(nodes) instead of O(views × nodes)).
+        topology_.refresh_replication(replication_by_id_);
+    } else {
+        // Full builds at most every nodes_interval / 4: when every node is re-read at once
+        // (after a failover) the replies come in a burst, and one build covers them all. A
+        // changed view is still in the model within that gap, well inside one refresh.
+        const Duration gap = options_.nodes_interval / 4;
+        if (topology_known_ && last_build_ && now - *last_build_ < gap) {
+            schedule_rebuild(*last_build_ + gap);
+            return;
+        }
+        std::vector<cluster::ViewRef> refs;
+        refs.reserve(fresh.size());
+        built_from_.clear();
+        for (const auto& f : fresh) {
+            refs.push_back(f.view);
+            built_from_.push_back(*f.address);
+        }
+        topology_ = cluster::Topology::build(refs, replication_by_id_);
+        topology_known_ = true;
+        views_changed_ = false;
+        last_build_ = now;
+        apply_node_set(now);
+    }
     // Views of different ages disagree while the cluster changes: re-read every node,
     // but no more often than a rotation would anyway (same cost, sooner convergence).
     if (!topology_.disagreements().empty() &&
         now - last_full_refresh_ >= options_.nodes_interval * rounds) {
         refresh_all_ = true;
     }
-    apply_node_set(now);
+}
+
+void Watcher::schedule_rebuild(TimePoint when) {
+    if (rebuild_pending_ || !running_) {
+        return;
+    }
+    rebuild_pending_ = true;
+    const auto delay = std::max(Duration{}, when - clock_());
+    rebuild_timer_.expires_after(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay));
+    rebuild_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (!*alive) {
+            return;
+        }
+        rebuild_pending_ = false;
+        if (ec || !running_) {
+            return;
+        }
+        rebuild_topology(clock_());
+        drain();
+    });
 }
 
 void Watcher::apply_node_set(TimePoint now) {
@@ -391,7 +435,7 @@ void Watcher::apply_node_set(TimePoint now) {
     for (auto it = conns_.begin(); it != conns_.end();) {
         if (wanted.count(it->first) == 0) {
             it->second->client->close();
-            views_.erase(it->first);
+            views_changed_ = views_.erase(it->first) || views_changed_;
             problems_.erase(it->first);
             it = conns_.erase(it);
         } else {

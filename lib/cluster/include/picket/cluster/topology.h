@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -195,6 +196,19 @@ struct Finding {
 /// Node id → cluster-node-timeout in ms, as read with CONFIG GET.
 using NodeTimeouts = std::map<std::string, std::int64_t, std::less<>>;
 
+/// One view whose lines live elsewhere (the watcher keeps each distinct line once and
+/// shares it between the views that print it): what Topology::build reads. The pointed-to
+/// reporter id and lines must outlive the build call only.
+struct ViewRef {
+    /// Id of the node that produced the view.
+    std::string_view reporter_id;
+    /// Its CLUSTER NODES lines, in the order printed.
+    std::span<const ClusterNode* const> nodes;
+};
+
+/// Node id → its parsed INFO replication.
+using ReplicationById = std::map<std::string, ReplicationInfo, std::less<>>;
+
 /// Everything the model is built from.
 struct TopologyInput {
     /// CLUSTER NODES views; at most one per reporter (later duplicates are ignored and
@@ -217,6 +231,16 @@ class Topology {
 
     /// Convenience: views only.
     static Topology build(std::vector<ClusterView> views);
+
+    /// The same model from views held by reference (no copy of their lines): equal to
+    /// build(TopologyInput) with copies of the same views and replication.
+    static Topology build(std::span<const ViewRef> views, const ReplicationById& replication);
+
+    /// Replaces the INFO replication the model was built with: afterwards the model equals
+    /// build() of the same views with `replication` (repl_offset, master_link_status and
+    /// the kReplication disagreements change; nothing taken from the views does). O(nodes):
+    /// for refreshes where no view changed.
+    void refresh_replication(const ReplicationById& replication);
 
     /// Ids of the reporters whose views were used, sorted.
     const std::vector<std::string>& reporters() const { return reporters_; }

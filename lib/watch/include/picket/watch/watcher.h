@@ -24,6 +24,7 @@
 #include "picket/base/time.h"
 #include "picket/cluster/cluster_info.h"
 #include "picket/cluster/topology.h"
+#include "picket/cluster/view_store.h"
 #include "picket/detect/detector.h"
 #include "picket/resp/client.h"
 
@@ -103,6 +104,8 @@ class Watcher {
     NodeConn& conn(const std::string& address);
     void drain();
     void rebuild_topology(TimePoint now);
+    /// Runs a rebuild deferred by rebuild_topology when its gap has passed.
+    void schedule_rebuild(TimePoint when);
     void apply_node_set(TimePoint now);
     void problem(const std::string& address, std::string what);
 
@@ -116,12 +119,19 @@ class Watcher {
     std::uint64_t ticks_ = 0;
     /// Per node address; created when the node joins the probed set.
     std::map<std::string, std::unique_ptr<NodeConn>> conns_;
-    /// Latest CLUSTER NODES view per reporting address, with when it was read.
-    struct TimedView {
-        cluster::ClusterView view;
-        TimePoint at{};
-    };
-    std::map<std::string, TimedView> views_;
+    /// Latest CLUSTER NODES view per reporting address, with when it was read (each
+    /// distinct line stored once).
+    cluster::ViewStore views_;
+    /// A stored view changed (or one was dropped) since the model was last built.
+    bool views_changed_ = true;
+    /// Addresses of the views the model was last built from.
+    std::vector<std::string> built_from_;
+    /// When the model was last built from views (a full build; refreshes of its INFO
+    /// replication alone do not count).
+    std::optional<TimePoint> last_build_;
+    /// A full build deferred to keep them nodes_interval / 4 apart.
+    bool rebuild_pending_ = false;
+    boost::asio::steady_timer rebuild_timer_;
     /// Latest INFO replication per node id (for the topology model).
     std::map<std::string, cluster::ReplicationInfo, std::less<>> replication_by_id_;
     cluster::Topology topology_;
