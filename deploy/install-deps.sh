@@ -17,6 +17,8 @@ packages=(
     # real components used by integration tests, benchmarks and the demo
     redis-server redis-tools redis-sentinel prometheus prometheus-alertmanager
     openssl iproute2 iptables nftables procps psmisc curl ca-certificates python3
+    # the chaos suite's wall-clock jumps (tests/chaos, scenario j: libfaketime)
+    faketime
     # deploy-file checks: systemd-analyze, xmllint, firewalld's parser, YAML in scripts
     systemd libxml2-utils firewalld python3-yaml shellcheck
     # packages: cpack's .deb (dpkg-deb) and .rpm (rpmbuild, from Debian's rpm)

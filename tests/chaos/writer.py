@@ -2,8 +2,11 @@
 """Write/read checker for the chaos suite, run inside a VM's namespace.
 
     writer.py write --seed IP:PORT[,IP:PORT...] --tag TAG [--name NAME] --out FILE --seconds N [--rate R]
+                    [--wait MS]
         SET {TAG}:NAME:i i for i = 1, 2, ... (one at a time, following -MOVED), appending every
         acknowledged i and the wall-clock time of its reply to FILE; timeouts and errors are retried on a fresh connection.
+        With --wait, each OK is followed by `WAIT 1 MS` on the same connection and the write
+        counts as acknowledged only when WAIT answers >= 1 (a replica has it).
         Stops after N seconds or on SIGTERM.
     writer.py check --seed IP:PORT[,IP:PORT...] --tag TAG [--name NAME] --acked FILE
         GETs every acknowledged key; prints one JSON line {acked, lost, wrong, unreadable}.
@@ -85,6 +88,7 @@ class Client:
     """Follows -MOVED; reconnects on any error. Every call bounded by `timeout`."""
 
     def __init__(self, seeds, timeout=0.5):
+        self.last_addr = None  # the node that answered the last call
         self.seeds = seeds.split(",")
         self.addr = self.seeds[0]
         self.next_seed = 1
@@ -103,6 +107,7 @@ class Client:
                 if self.conn is None:
                     self.conn = Conn(self.addr, self.timeout)
                 r = self.conn.call(*args)
+                self.last_addr = self.addr
             except (OSError, ConnectionError, ValueError):
                 if self.conn:
                     self.conn.close()
@@ -118,16 +123,25 @@ class Client:
         return FAILED
 
 
-def write(seed, tag, name, out, seconds, rate):
+def write(seed, tag, name, out, seconds, rate, wait_ms=None):
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    c = Client(seed)
+    # WAIT blocks up to wait_ms on the same connection: the socket timeout must exceed it.
+    c = Client(seed, timeout=0.5 if wait_ms is None else wait_ms / 1000 + 0.5)
     deadline = time.monotonic() + seconds
     i = 0
     with open(out, "a") as f:
         while not stop and time.monotonic() < deadline:
             i += 1
             r = c.call("SET", f"{{{tag}}}:{name}:{i}", str(i))
+            if r == "OK" and wait_ms is not None:
+                # Same connection, same node: no -MOVED possible for WAIT (no key), and a
+                # failure counts the write as not acknowledged.
+                addr = c.last_addr
+                w = c.call("WAIT", "1", str(int(wait_ms)))
+                ok = (w is not FAILED and not isinstance(w, RuntimeError) and c.last_addr == addr
+                      and str(w).lstrip("-").isdigit() and int(w) >= 1)
+                r = "OK" if ok else "NOWAIT"
             if r == "OK":
                 f.write(f"{i} {time.time():.3f}\n")
                 f.flush()
@@ -165,7 +179,8 @@ def main():
         print(tag_for(lo, hi))
     elif a and a[0] == "write":
         write(opts["--seed"], opts["--tag"], opts.get("--name", "w"), opts["--out"], float(opts["--seconds"]),
-              float(opts.get("--rate", "200")))
+              float(opts.get("--rate", "200")),
+              float(opts["--wait"]) if "--wait" in opts else None)
     elif a and a[0] == "check":
         check(opts["--seed"], opts["--tag"], opts.get("--name", "w"), opts["--acked"])
     else:
