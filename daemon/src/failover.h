@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -174,6 +175,8 @@ class FailoverService {
     std::map<std::pair<std::string, std::string>, std::uint64_t> results_;
     std::function<void(const std::string&, double)> on_phase_;
     std::map<std::string, failover::Readiness> readiness_;
+    /// When readiness_ was last computed (once a second).
+    std::optional<TimePoint> readiness_at_;
     std::deque<nlohmann::json> history_;
 };
 

@@ -322,6 +322,83 @@ TEST_F(DetectorTest, ClusterFlagsAreRecordedAsCorroboration) {
     EXPECT_FALSE(o.sdown) << "flags corroborate; they are not our own evidence";
 }
 
+/// One CLUSTER NODES line for `address` ("ip:port") with the given flags.
+cluster::ClusterNode line(const std::string& address, bool pfail, bool fail) {
+    cluster::ClusterNode n;
+    n.id = "id-" + address;
+    n.address.ip = address.substr(0, address.find(':'));
+    n.address.port = static_cast<std::uint16_t>(std::stoi(address.substr(address.find(':') + 1)));
+    n.flags.master = true;
+    n.flags.pfail = pfail;
+    n.flags.fail = fail;
+    return n;
+}
+
+TEST_F(DetectorTest, ClusterFlagsFollowEachViewersLatestViewOnly) {
+    using Set = std::set<std::string>;
+    detector_.on_cluster_view(kReplica, {line(kMaster, true, false)}, now_);
+    detector_.on_cluster_view(kOther, {line(kMaster, false, true)}, now_);
+    EXPECT_EQ(status(kMaster).flagged_pfail_by, Set{kReplica});
+    EXPECT_EQ(status(kMaster).flagged_fail_by, Set{kOther});
+    // The replica's next view no longer flags the master: its testimony is gone at once.
+    detector_.on_cluster_view(kReplica, {line(kMaster, false, false)}, now_);
+    EXPECT_EQ(status(kMaster).flagged_pfail_by, Set{});
+    EXPECT_EQ(status(kMaster).flagged_fail_by, Set{kOther});
+    // Another view of the other master moves its flag from the master to the replica.
+    detector_.on_cluster_view(kOther, {line(kMaster, false, false), line(kReplica, true, false)},
+                              now_);
+    EXPECT_EQ(status(kMaster).flagged_fail_by, Set{});
+    EXPECT_EQ(status(kReplica).flagged_pfail_by, Set{kOther});
+    EXPECT_FALSE(opinion_of(kMaster).cluster_flags_fail);
+    // A later line for the same address overrides an earlier one (a forgotten node and
+    // its replacement): the last says not flagged.
+    detector_.on_cluster_view(kMaster, {line(kReplica, false, true), line(kReplica, false, false)},
+                              now_);
+    EXPECT_EQ(status(kReplica).flagged_fail_by, Set{});
+    detector_.on_cluster_view(kMaster, {line(kReplica, false, false), line(kReplica, true, true)},
+                              now_);
+    EXPECT_EQ(status(kReplica).flagged_fail_by, Set{kMaster});
+    EXPECT_EQ(status(kReplica).flagged_pfail_by, (Set{kMaster, kOther}));
+    // A viewer's own line ('myself') and lines without an address are not testimony.
+    auto self = line(kOther, true, true);
+    self.flags.myself = true;
+    auto noaddr = line(kMaster, true, true);
+    noaddr.address.port = 0;
+    detector_.on_cluster_view(kOther, {self, noaddr}, now_);
+    EXPECT_EQ(status(kOther).flagged_pfail_by, Set{});
+    EXPECT_EQ(status(kReplica).flagged_pfail_by, Set{kMaster});
+    // Views from an address that is not a known node are ignored.
+    detector_.on_cluster_view("10.0.0.9:6379", {line(kMaster, true, true)}, now_);
+    EXPECT_EQ(status(kMaster).flagged_fail_by, Set{});
+    // A node removed from the set takes its testimony with it; a node added takes what
+    // the stored views already say of its address.
+    constexpr const char* kNew = "10.0.0.4:6379";
+    detector_.on_cluster_view(kOther, {line(kNew, true, false), line(kReplica, false, true)}, now_);
+    EXPECT_EQ(status(kReplica).flagged_fail_by, (Set{kMaster, kOther}));
+    detector_.set_nodes(
+        {{kMaster, "m1", true, ""}, {kReplica, "r1", false, kMaster}, {kNew, "m3", true, ""}},
+        now_);
+    EXPECT_EQ(status(kReplica).flagged_fail_by, Set{kMaster});
+    EXPECT_EQ(status(kReplica).flagged_pfail_by, Set{kMaster});
+    EXPECT_EQ(status(kNew).flagged_pfail_by, Set{}) << "the viewer that said so was removed";
+    detector_.set_nodes({{kMaster, "m1", true, ""},
+                         {kReplica, "r1", false, kMaster},
+                         {kOther, "m2", true, ""},
+                         {kNew, "m3", true, ""}},
+                        now_);
+    detector_.on_cluster_view(kOther, {line(kNew, true, false)}, now_);
+    detector_.set_nodes(
+        {{kMaster, "m1", true, ""}, {kReplica, "r1", false, kMaster}, {kOther, "m2", true, ""}},
+        now_);
+    EXPECT_EQ(detector_.node(kNew), nullptr);
+    detector_.set_nodes({{kMaster, "m1", true, ""},
+                         {kReplica, "r1", false, kMaster},
+                         {kOther, "m2", true, ""},
+                         {kNew, "m3", true, ""}},
+                        now_);
+    EXPECT_EQ(status(kNew).flagged_pfail_by, Set{kOther});
+}
+
 TEST_F(DetectorTest, StalledLoopEntersSafeModeAndIgnoresProbesFromBeforeTheStall) {
     run_for(1s, kMaster, ProbeOutcome::kPong);
     // The watcher is paused for 20 s with a PING in flight; when it runs again, that

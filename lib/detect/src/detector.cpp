@@ -209,6 +209,7 @@ void Detector::observe_time(TimePoint now) {
 void Detector::set_nodes(const std::vector<KnownNode>& nodes, TimePoint now) {
     observe_time(now);
     std::set<std::string, std::less<>> wanted;
+    std::vector<std::string> added_now;
     for (const auto& k : nodes) {
         wanted.insert(k.address);
         auto [it, added] = nodes_.try_emplace(k.address);
@@ -226,6 +227,7 @@ void Detector::set_nodes(const std::vector<KnownNode>& nodes, TimePoint now) {
                        {},
                        k.cluster_says_master ? "master" : "replica"});
             request_replication(k.address);
+            added_now.push_back(k.address);
         }
         if (n.replication && n.replication->role != cluster::ReplicationRole::kUnknown) {
             n.role_contradicts_cluster =
@@ -241,10 +243,50 @@ void Detector::set_nodes(const std::vector<KnownNode>& nodes, TimePoint now) {
                        Evidence::kNone,
                        {},
                        "no longer in the cluster's view"});
-            views_.erase(it->first);
+            if (auto v = views_.find(it->first); v != views_.end()) {
+                const std::string viewer = v->first;
+                const auto flagged = std::move(v->second);
+                views_.erase(v);
+                apply_flags(viewer, flagged, false);
+            }
             it = nodes_.erase(it);
         } else {
             ++it;
+        }
+    }
+    // A node new to the set takes the flags stored views already give its address.
+    for (const auto& address : added_now) {
+        auto& n = nodes_.at(address);
+        for (const auto& [viewer, flagged] : views_) {
+            if (auto f = flagged.find(address); f != flagged.end()) {
+                if (f->second.fail) {
+                    n.flagged_fail_by.insert(viewer);
+                }
+                if (f->second.pfail) {
+                    n.flagged_pfail_by.insert(viewer);
+                }
+            }
+        }
+    }
+}
+
+void Detector::apply_flags(const std::string& viewer,
+                           const std::map<std::string, Flagged, std::less<>>& flagged, bool add) {
+    for (const auto& [addr, f] : flagged) {
+        auto n = nodes_.find(addr);
+        if (n == nodes_.end()) {
+            continue;
+        }
+        if (!add) {
+            n->second.flagged_fail_by.erase(viewer);
+            n->second.flagged_pfail_by.erase(viewer);
+            continue;
+        }
+        if (f.fail) {
+            n->second.flagged_fail_by.insert(viewer);
+        }
+        if (f.pfail) {
+            n->second.flagged_pfail_by.insert(viewer);
         }
     }
 }
@@ -523,28 +565,38 @@ void Detector::on_cluster_view(std::string_view viewer,
     if (nodes_.find(viewer) == nodes_.end()) {
         return;
     }
-    auto& flags = views_[std::string(viewer)];
-    flags.clear();
+    // Only flagged lines matter; a later line for the same address (a forgotten node and
+    // its replacement) overrides an earlier one, flagged or not.
+    std::map<std::string, Flagged, std::less<>> flagged;
     for (const auto& node : view) {
-        if (!node.flags.myself && node.address.port != 0) {
-            flags[node.address.endpoint()] = node.flags;
+        if (!node.flags.myself && node.address.port != 0 && (node.flags.fail || node.flags.pfail)) {
+            flagged[node.address.endpoint()] = Flagged{node.flags.fail, node.flags.pfail};
         }
     }
-    for (auto& [addr, n] : nodes_) {
-        n.flagged_pfail_by.clear();
-        n.flagged_fail_by.clear();
-        for (const auto& [viewer_addr, seen] : views_) {
-            auto f = seen.find(addr);
-            if (f == seen.end()) {
+    if (!flagged.empty()) {
+        for (const auto& node : view) {
+            if (node.flags.myself || node.address.port == 0) {
                 continue;
             }
-            if (f->second.fail) {
-                n.flagged_fail_by.insert(viewer_addr);
-            }
-            if (f->second.pfail) {
-                n.flagged_pfail_by.insert(viewer_addr);
+            if (auto f = flagged.find(node.address.endpoint()); f != flagged.end()) {
+                f->second = Flagged{node.flags.fail, node.flags.pfail};
             }
         }
+        std::erase_if(flagged, [](const auto& e) { return !e.second.fail && !e.second.pfail; });
+    }
+    // O(what the old and new view flag), not O(viewers × nodes).
+    // Viewers that flag nothing are not stored.
+    if (auto old = views_.find(viewer); old != views_.end()) {
+        apply_flags(old->first, old->second, false);
+        if (flagged.empty()) {
+            views_.erase(old);
+            return;
+        }
+        old->second = std::move(flagged);
+        apply_flags(old->first, old->second, true);
+    } else if (!flagged.empty()) {
+        auto stored = views_.emplace(std::string(viewer), std::move(flagged)).first;
+        apply_flags(stored->first, stored->second, true);
     }
 }
 

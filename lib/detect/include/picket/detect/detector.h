@@ -260,8 +260,19 @@ class Detector {
 
     DetectorConfig config_;
     std::map<std::string, NodeStatus, std::less<>> nodes_;
-    /// viewer address → (node address → flags it reports), for corroboration.
-    std::map<std::string, std::map<std::string, cluster::NodeFlags>, std::less<>> views_;
+    /// What a viewer's CLUSTER NODES says of one node it flags.
+    struct Flagged {
+        bool fail = false;   ///< "fail"
+        bool pfail = false;  ///< "fail?"
+    };
+    /// viewer address → (node address → its flags), only the nodes the viewer flags fail
+    /// or fail? (what corroboration reads), so memory grows with what is flagged, not
+    /// with viewers × nodes. Invariant: every node's flagged_fail_by / flagged_pfail_by is
+    /// exactly the viewers here that flag its address so.
+    std::map<std::string, std::map<std::string, Flagged, std::less<>>, std::less<>> views_;
+    /// Adds (`add`) or removes `viewer` in the flagged sets of the nodes `flagged` names.
+    void apply_flags(const std::string& viewer,
+                     const std::map<std::string, Flagged, std::less<>>& flagged, bool add);
     /// Time of the latest input (tick or other); a gap past the lag threshold means the
     /// event loop (or the whole process) stalled.
     std::optional<TimePoint> last_input_;
