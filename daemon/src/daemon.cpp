@@ -379,6 +379,15 @@ void Daemon::on_event(const detect::Event& e) {
               r.evidence == "none" ? r.detail : r.evidence + " evidence: " + r.detail);
     }
     record(std::move(r));
+    if ((e.kind == detect::Event::Kind::kSdown || e.kind == detect::Event::Kind::kRecovered) &&
+        vote_) {
+        // Posted: the watcher is still draining the detector's output.
+        asio::post(io_, [this] {
+            if (vote_) {
+                vote_->opinions_changed();
+            }
+        });
+    }
 }
 
 void Daemon::alert(alert::EventType type, const std::string& node, const std::string& node_id,

@@ -590,6 +590,19 @@ asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
     }
 }
 
+namespace {
+/// The first slot of a record key's shard name ("0-5460", "5461-10922,16000").
+std::optional<cluster::Slot> first_slot(const std::string& shard) {
+    cluster::Slot slot = 0;
+    const auto* end = shard.data() + shard.size();
+    auto [p, ec] = std::from_chars(shard.data(), end, slot);
+    if (ec != std::errc{} || p == shard.data()) {
+        return std::nullopt;
+    }
+    return slot;
+}
+}  // namespace
+
 std::string FailoverService::settling(const proto::RecordKey& except, TimePoint now) const {
     for (const auto& [key, a] : attempts_) {
         if (key == except) {
@@ -600,8 +613,23 @@ std::string FailoverService::settling(const proto::RecordKey& except, TimePoint 
         }
         if (a.promoted_at && now - *a.promoted_at < config_.failover.timeout &&
             (a.state == "promoted" || a.state == "converged" || a.state == "not_converged")) {
-            const auto* n = watcher_.topology().node(a.record.replica);
-            if (n == nullptr || n->role != cluster::NodeRole::kMaster || n->slots.empty()) {
+            const auto& topology = watcher_.topology();
+            const auto serves = [](const cluster::NodeModel* m) {
+                return m != nullptr && m->role == cluster::NodeRole::kMaster && !m->slots.empty();
+            };
+            // The model shows the promotion — or a later change of that shard: whoever
+            // serves its first slot now is a master with slots at a newer config epoch
+            // than the failed master's (a later failover, a switchover back). Without the
+            // second case a promotion that was since undone kept every other shard
+            // waiting for failover.timeout (found by the benchmark: consecutive kills).
+            bool moved_on = false;
+            if (const auto first = first_slot(key.shard); first) {
+                if (const auto* sh = topology.shard_for_slot(*first); sh != nullptr) {
+                    const auto* m = topology.node(sh->master_id);
+                    moved_on = serves(m) && m->config_epoch > key.config_epoch;
+                }
+            }
+            if (!serves(topology.node(a.record.replica)) && !moved_on) {
                 return "waiting for this watcher's view of the cluster to show shard " + key.shard +
                        "'s new master before counting the masters again";
             }

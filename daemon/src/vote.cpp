@@ -166,6 +166,15 @@ asio::awaitable<void> VoteService::timer_loop() {
     }
 }
 
+void VoteService::opinions_changed() {
+    if (!running_ || failed_ || !consensus_) {
+        return;
+    }
+    const TimePoint now = io::mono_now();
+    feed_local(now);
+    process(now);
+}
+
 void VoteService::feed_local(TimePoint now) {
     const auto& det = watcher_.detector();
     consensus_->set_safe_mode(det.in_safe_mode(now), now);

@@ -49,6 +49,10 @@ class VoteService {
     void set_action_handler(std::function<void(const consensus::Action&)> handler) {
         on_action_ = std::move(handler);
     }
+    /// The detector's opinions changed (a node went SDOWN or recovered): hand them to
+    /// the vote now rather than at its next timer period, so a follower's Opinion leaves
+    /// and the leader's ODOWN check runs within microseconds of the detection.
+    void opinions_changed();
     /// Leader only: proposes a failover record (see consensus::Consensus::propose).
     Expected<proto::FailoverRecord, consensus::ProposeError> propose(proto::FailoverRecord record);
     /// Leader only: execution progress of a record.

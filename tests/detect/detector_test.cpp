@@ -148,6 +148,46 @@ TEST_F(DetectorTest, RefusedIsDeadEvidenceAndSdownAfterDownAfter) {
     EXPECT_GE(o.down_for, 1s);
 }
 
+TEST_F(DetectorTest, NextDeadlineIsTheThresholdOfTheEarliestFailingNode) {
+    run_for(300ms, kMaster, ProbeOutcome::kPong);
+    EXPECT_FALSE(detector_.next_deadline().has_value()) << "nothing failing, nothing due";
+
+    // A timeout first: due down_after_unresponsive after the probe was sent.
+    const TimePoint first = now_;
+    probe(kMaster, ProbeOutcome::kTimeout, 50ms);
+    ASSERT_TRUE(detector_.next_deadline().has_value());
+    EXPECT_EQ(*detector_.next_deadline(), first + 5s);
+    // Then a refusal: dead evidence, due down_after after the first failure.
+    probe(kMaster, ProbeOutcome::kRefused);
+    EXPECT_EQ(*detector_.next_deadline(), first + 1s);
+    // A later failure of another node does not move the earliest deadline.
+    now_ += 200ms;
+    probe(kOther, ProbeOutcome::kRefused);
+    EXPECT_EQ(*detector_.next_deadline(), first + 1s);
+
+    // A tick exactly at the deadline declares SDOWN — not a tick later.
+    now_ = first + 1s;
+    detector_.tick(now_);
+    auto sdown = events_of(Event::Kind::kSdown);
+    ASSERT_EQ(sdown.size(), 1u);
+    EXPECT_EQ(sdown[0].address, kMaster);
+    EXPECT_EQ(sdown[0].at - first, 1s);
+    // SDOWN nodes are done; the next deadline is the other node's.
+    EXPECT_EQ(*detector_.next_deadline(), first + 200ms + 51ms + 1s);
+}
+
+TEST_F(DetectorTest, NextDeadlineCoversALoadingMastersGrace) {
+    const TimePoint first = now_;
+    probe(kMaster, ProbeOutcome::kLoading);
+    ASSERT_TRUE(detector_.next_deadline().has_value());
+    EXPECT_EQ(*detector_.next_deadline(), first + 3s);
+    // A loading replica is never down: no deadline for it.
+    Detector d(config());
+    d.set_nodes({{kReplica, "r1", false, kMaster}}, now_);
+    d.on_probe(kReplica, Probe{ProbeOutcome::kLoading, now_, now_ + 1ms, {}});
+    EXPECT_FALSE(d.next_deadline().has_value());
+}
+
 TEST_F(DetectorTest, ResetAndClosedAreDeadEvidenceToo) {
     probe(kMaster, ProbeOutcome::kClosed);
     EXPECT_EQ(status(kMaster).evidence, Evidence::kDead);

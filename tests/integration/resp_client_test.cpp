@@ -36,7 +36,8 @@ ClientOptions options_for(const RedisNode& node) {
 }
 
 std::string describe(const Expected<Reply, ClientError>& r) {
-    return r ? r->debug_string() : std::string(to_string(r.error().kind)) + ": " + r.error().message;
+    return r ? r->debug_string()
+             : std::string(to_string(r.error().kind)) + ": " + r.error().message;
 }
 
 TEST(RespClientRedis, PingSetGetPipelineAndName) {
@@ -144,7 +145,7 @@ TEST(RespClientRedis, LegacyRequirepass) {
 }
 
 class RespClientTls : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         pki_ = std::make_unique<testing::TlsMaterial>(testing::TlsMaterial::generate(dir_.path()));
         auto options = standalone();
@@ -257,7 +258,8 @@ TEST(RespClientRedis, ServerKilledMidCommand) {
     }
     ASSERT_TRUE(blocked);
     node->kill();
-    ASSERT_TRUE(run_until(io, [&] { return blpop->has_value(); }, 10s));
+    ASSERT_TRUE(run_until(
+        io, [&] { return blpop->has_value(); }, 10s));
     ASSERT_FALSE(**blpop);
     const auto kind = (*blpop)->error().kind;
     EXPECT_TRUE(kind == ErrorKind::kClosed || kind == ErrorKind::kReset)
@@ -267,6 +269,33 @@ TEST(RespClientRedis, ServerKilledMidCommand) {
     auto after = await(io, client.exec(Command{"PING"}));
     ASSERT_FALSE(after);
     EXPECT_EQ(after.error().kind, ErrorKind::kRefused) << after.error().message;
+}
+
+TEST(RespClientRedis, IdleConnectionLossIsReportedAtOnceButNotOurOwnClose) {
+    auto node = RedisNode::start(standalone(), "lost");
+    boost::asio::io_context io;
+    auto opts = options_for(*node);
+    std::vector<ClientError> lost;
+    opts.on_connection_lost = [&lost](const ClientError& e) { lost.push_back(e); };
+    {
+        // Closing the connection ourselves is no loss.
+        Client own(io.get_executor(), opts);
+        ASSERT_TRUE(await(io, own.exec(Command{"PING"})));
+        own.close();
+        io.run_for(50ms);
+        EXPECT_TRUE(lost.empty());
+    }
+    Client client(io.get_executor(), opts);
+    ASSERT_TRUE(await(io, client.exec(Command{"PING"})));
+    ASSERT_TRUE(lost.empty());
+    // Nothing in flight: only the always-pending read notices the server going away.
+    node->kill();
+    ASSERT_TRUE(run_until(
+        io, [&] { return !lost.empty(); }, 5s));
+    ASSERT_EQ(lost.size(), 1u);
+    EXPECT_TRUE(lost[0].kind == ErrorKind::kClosed || lost[0].kind == ErrorKind::kReset)
+        << lost[0].message;
+    EXPECT_FALSE(client.connected());
 }
 
 TEST(RespClientRedis, PausedServerHitsTheDeadlineAndRecovers) {

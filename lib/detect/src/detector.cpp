@@ -620,6 +620,30 @@ void Detector::tick(TimePoint now) {
     }
 }
 
+std::optional<TimePoint> Detector::next_deadline() const {
+    std::optional<TimePoint> earliest;
+    const auto consider = [&earliest](TimePoint t) {
+        if (!earliest || t < *earliest) {
+            earliest = t;
+        }
+    };
+    for (const auto& [addr, n] : nodes_) {
+        if (n.state == NodeState::kSdown) {
+            continue;
+        }
+        if (n.failing_since) {
+            // evaluate() may upgrade timeouts to dead evidence (replica testimony) but
+            // never the other way: the evidence seen so far gives the latest deadline.
+            const bool dead = n.evidence == Evidence::kDead || n.probe_evidence == Evidence::kDead;
+            consider(*n.failing_since +
+                     (dead ? config_.down_after : config_.down_after_unresponsive));
+        } else if (n.loading_since && is_master(n)) {
+            consider(*n.loading_since + config_.loading_grace);
+        }
+    }
+    return earliest;
+}
+
 Output Detector::take_output() {
     Output out = std::move(output_);
     output_ = Output{};

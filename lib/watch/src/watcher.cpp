@@ -53,6 +53,9 @@ struct Watcher::NodeConn {
     std::unique_ptr<resp::Client> client;
     std::optional<TimePoint> last_ping;
     std::size_t pings_in_flight = 0;
+    /// The last probe sent because the connection was lost (rate limit: a server that
+    /// accepts and closes at once must not turn the watcher into a reconnect loop).
+    std::optional<TimePoint> last_loss_probe;
     TimePoint next_info{};
     bool info_in_flight = false;
     bool cluster_in_flight = false;
@@ -143,8 +146,31 @@ Watcher::NodeConn& Watcher::conn(const std::string& address) {
     std::tie(o.host, o.port) = split_address(address);
     // Probes are frequent: retry connecting at the probe cadence, not slower.
     o.reconnect_max = std::max(o.reconnect_initial, to_millis(options_.ping_interval));
+    // A lost connection is probed again at once: a killed Redis closes its sockets, and
+    // detection that waits for the next tick starts up to a ping interval late.
+    o.on_connection_lost = [this, alive = alive_, address](const resp::ClientError&) {
+        if (*alive && running_) {
+            on_connection_lost(address);
+        }
+    };
     c->client = std::make_unique<resp::Client>(executor_, std::move(o));
     return *conns_.emplace(address, std::move(c)).first->second;
+}
+
+void Watcher::on_connection_lost(const std::string& address) {
+    auto it = conns_.find(address);
+    if (it == conns_.end()) {
+        return;
+    }
+    auto& c = *it->second;
+    const TimePoint now = clock_();
+    if (c.last_loss_probe && now - *c.last_loss_probe < options_.ping_interval) {
+        return;
+    }
+    c.last_loss_probe = now;
+    c.last_ping = now;
+    ++c.pings_in_flight;
+    asio::co_spawn(executor_, ping(address), asio::detached);
 }
 
 awaitable<void> Watcher::timer_loop() {
@@ -152,12 +178,41 @@ awaitable<void> Watcher::timer_loop() {
     const auto interval =
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(options_.ping_interval);
     auto next = std::chrono::steady_clock::now();
+    std::optional<TimePoint> deadline_done;
     while (*alive && running_) {
         next += interval;
-        timer_.expires_at(next);
-        co_await timer_.async_wait(kAsTuple);
-        if (!*alive || !running_) {
-            co_return;
+        // Between ticks the timer also wakes for the detector's next deadline (a failing
+        // node's threshold), so SDOWN is declared when the threshold passes rather than at
+        // the tick after it. Each deadline is served once: a deadline that does not change
+        // the node's state (e.g. safe mode) cannot spin the loop.
+        for (;;) {
+            auto wake = next;
+            std::optional<TimePoint> deadline = detector_.next_deadline();
+            if (deadline && deadline_done && *deadline <= *deadline_done) {
+                deadline.reset();
+            }
+            if (deadline) {
+                const auto in = *deadline - clock_();
+                const auto at = std::chrono::steady_clock::now() +
+                                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                    std::max(in, Duration{}));
+                if (at < wake) {
+                    wake = at;
+                } else {
+                    deadline.reset();
+                }
+            }
+            timer_.expires_at(wake);
+            co_await timer_.async_wait(kAsTuple);
+            if (!*alive || !running_) {
+                co_return;
+            }
+            if (!deadline) {
+                break;
+            }
+            deadline_done = deadline;
+            detector_.tick(clock_());
+            drain();
         }
         const auto real = std::chrono::steady_clock::now();
         const Duration late = real > next ? real - next : Duration{};

@@ -173,6 +173,17 @@ struct Connection : std::enable_shared_from_this<Connection> {
         }
     }
 
+    /// fail() for a loss we did not ask for: also tells the owner's on_lost at once.
+    void lost(ClientError error) {
+        if (!open) {
+            return;  // closed by us (or already failed): nothing was lost
+        }
+        fail(error);
+        if (on_lost) {
+            on_lost(error);
+        }
+    }
+
     /// Queues a request's bytes and starts the writer if it is idle.
     void send(std::shared_ptr<Pending> p, std::string bytes);
 
@@ -184,6 +195,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
     std::string outbox;
     bool writing = false;
     bool open = true;
+    std::function<void(const ClientError&)> on_lost;
 };
 
 awaitable<void> write_loop(std::shared_ptr<Connection> c) {
@@ -193,7 +205,7 @@ awaitable<void> write_loop(std::shared_ptr<Connection> c) {
         std::swap(inflight, c->outbox);
         auto [ec, n] = co_await c->transport.write(asio::buffer(inflight));
         if (ec) {
-            c->fail(classify(ec, "write", c->endpoint));
+            c->lost(classify(ec, "write", c->endpoint));
             break;
         }
     }
@@ -214,7 +226,7 @@ awaitable<void> read_loop(std::shared_ptr<Connection> c) {
     while (c->open) {
         auto [ec, n] = co_await c->transport.read_some(asio::buffer(buf));
         if (ec) {
-            c->fail(classify(ec, "read", c->endpoint));
+            c->lost(classify(ec, "read", c->endpoint));
             co_return;
         }
         if (auto fed = c->reader.feed(std::string_view(buf.data(), n)); !fed) {
@@ -401,6 +413,7 @@ awaitable<Expected<void, ClientError>> Client::Impl::dial(Clock::time_point dead
         }
     }
 
+    c->on_lost = opt.on_connection_lost;
     asio::co_spawn(executor, read_loop(c), asio::detached);
 
     std::vector<Command> hello;

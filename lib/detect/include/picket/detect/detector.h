@@ -230,6 +230,12 @@ class Detector {
     /// Time passes: thresholds are re-checked, the event loop's lag is measured.
     void tick(TimePoint now);
 
+    /// The earliest time at which tick() could change a node's state by time passing
+    /// alone (a failing node reaching its threshold, a master's loading grace running
+    /// out), if any. The shell wakes for it between its regular ticks, so detection
+    /// does not wait for the next tick. O(nodes).
+    std::optional<TimePoint> next_deadline() const;
+
     /// Events and actions since the last call.
     Output take_output();
 

@@ -9,6 +9,11 @@
 // all nodes at once only when the current epoch or some node's role changed, so the cost
 // grows linearly with the cluster, not with its square. The topology model is rebuilt
 // from the fresh views; the set of probed nodes follows it (new nodes, removed nodes).
+//
+// Detection does not wait for ticks where it need not: a connection the server closes
+// (a killed Redis) is probed again at once, and the one timer also wakes at the
+// detector's next deadline (a failing node reaching its threshold), so SDOWN comes
+// down_after after the first failed probe, not up to a ping interval later.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -98,6 +103,7 @@ class Watcher {
   private:
     boost::asio::awaitable<void> timer_loop();
     void on_tick(TimePoint now);
+    void on_connection_lost(const std::string& address);
     boost::asio::awaitable<void> ping(std::string address);
     boost::asio::awaitable<void> read_replication(std::string address);
     boost::asio::awaitable<void> read_cluster(std::string address);

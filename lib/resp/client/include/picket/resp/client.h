@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,6 +82,12 @@ struct ClientOptions {
     std::chrono::milliseconds tcp_user_timeout{10000};
 
     ReaderLimits limits;
+
+    /// Called when an open connection is lost without our asking (the server closed or
+    /// reset it, or a read/write failed) — at once, not at the next request. A failure
+    /// detector uses it to probe again immediately: a killed Redis closes its sockets, so
+    /// the loss is the earliest evidence there is. Runs on the client's executor.
+    std::function<void(const ClientError&)> on_connection_lost;
 
     /// "host:port" for messages.
     std::string endpoint() const;
