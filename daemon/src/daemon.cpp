@@ -476,13 +476,16 @@ void Daemon::on_probe(const std::string& address, const detect::Probe& probe) {
         case ProbeOutcome::kBusy:
         case ProbeOutcome::kMasterDown:
         case ProbeOutcome::kErrorReply:
-        case ProbeOutcome::kLoading:
-            s.ping_duration->Observe(
-                std::chrono::duration<double>(probe.completed_at - probe.sent_at).count());
+        case ProbeOutcome::kLoading: {
+            const double rtt =
+                std::chrono::duration<double>(probe.completed_at - probe.sent_at).count();
+            metrics_.observe_ping(rtt);
+            s.ping_last_duration->Set(rtt);
             if (probe.outcome != ProbeOutcome::kPong) {
                 metrics_.count_ping_failure(address, std::string(detect::to_string(probe.outcome)));
             }
             break;
+        }
         default:
             metrics_.count_ping_failure(address, std::string(detect::to_string(probe.outcome)));
             break;

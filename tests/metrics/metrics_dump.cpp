@@ -7,7 +7,8 @@ int main() {
     picket::metrics::Metrics m({"0.1.0", "test"});
     auto& n = m.node("127.0.0.1:7000");
     n.up->Set(1);
-    n.ping_duration->Observe(0.0002);
+    n.ping_last_duration->Set(0.0002);
+    m.observe_ping(0.0002);
     n.ping_attempts->Increment();
     m.count_ping_failure("127.0.0.1:7000", "refused");
     m.count_event("sdown");

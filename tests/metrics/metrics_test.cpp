@@ -48,6 +48,25 @@ TEST(Metrics, PerNodeSeriesAreCreatedAndRemoved) {
     EXPECT_EQ(text.find("10.0.0.1:6379"), std::string::npos) << text;
 }
 
+TEST(Metrics, PingLatencyIsOneHistogramAndALastValuePerNode) {
+    // At 1,000 nodes, 16 histogram series per node were 54 % of a 1.9 MB exposition.
+    Metrics m({"v", "r"});
+    m.node("10.0.0.1:6379").ping_last_duration->Set(0.0003);
+    m.node("10.0.0.2:6379").ping_last_duration->Set(0.002);
+    m.observe_ping(0.0003);
+    m.observe_ping(0.002);
+    auto text = m.render();
+    EXPECT_TRUE(has_line(text, "picket_ping_last_duration_seconds{node=\"10.0.0.1:6379\"} 0.0003"))
+        << text;
+    EXPECT_TRUE(has_line(text, "picket_ping_duration_seconds_count 2")) << text;
+    EXPECT_TRUE(has_line(text, "picket_ping_duration_seconds_bucket{le=\"0.0005\"} 1")) << text;
+    EXPECT_EQ(text.find("picket_ping_duration_seconds_bucket{node="), std::string::npos) << text;
+    m.forget_node("10.0.0.1:6379");
+    text = m.render();
+    EXPECT_EQ(text.find("10.0.0.1:6379"), std::string::npos) << text;
+    EXPECT_TRUE(has_line(text, "picket_ping_duration_seconds_count 2")) << text;
+}
+
 TEST(Metrics, EventsAreCountedByName) {
     Metrics m({"v", "r"});
     m.count_event("sdown");

@@ -197,8 +197,13 @@ Metrics::Metrics(const BuildInfo& build)
                           .Register(*registry_)),
       ping_duration_(BuildHistogram()
                          .Name("picket_ping_duration_seconds")
-                         .Help("Round trip of answered PINGs")
-                         .Register(*registry_)),
+                         .Help("Round trip of answered PINGs, all nodes together")
+                         .Register(*registry_)
+                         .Add({}, kPingBuckets)),
+      ping_last_duration_(BuildGauge()
+                              .Name("picket_ping_last_duration_seconds")
+                              .Help("Round trip of the node's last answered PING")
+                              .Register(*registry_)),
       ping_attempts_(BuildCounter()
                          .Name("picket_ping_attempts_total")
                          .Help("PINGs sent")
@@ -246,7 +251,7 @@ NodeSeries& Metrics::node(const std::string& address) {
     s.replication_offset = &replication_offset_.Add(l);
     s.replica_lag = &replica_lag_.Add(l);
     s.master_link_up = &master_link_up_.Add(l);
-    s.ping_duration = &ping_duration_.Add(l, kPingBuckets);
+    s.ping_last_duration = &ping_last_duration_.Add(l);
     s.ping_attempts = &ping_attempts_.Add(l);
     return nodes_.emplace(address, s).first->second;
 }
@@ -264,7 +269,7 @@ void Metrics::forget_node(const std::string& address) {
     replication_offset_.Remove(s.replication_offset);
     replica_lag_.Remove(s.replica_lag);
     master_link_up_.Remove(s.master_link_up);
-    ping_duration_.Remove(s.ping_duration);
+    ping_last_duration_.Remove(s.ping_last_duration);
     ping_attempts_.Remove(s.ping_attempts);
     for (auto& [reason, c] : s.ping_failures) {
         ping_failures_.Remove(c);

@@ -35,7 +35,9 @@ struct NodeSeries {
     prometheus::Gauge* replication_offset = nullptr;
     prometheus::Gauge* replica_lag = nullptr;
     prometheus::Gauge* master_link_up = nullptr;
-    prometheus::Histogram* ping_duration = nullptr;
+    /// Round trip of the node's last answered PING (the distribution is cluster-wide:
+    /// per-node histograms made /metrics 1.9 MB at 1,000 nodes).
+    prometheus::Gauge* ping_last_duration = nullptr;
     prometheus::Counter* ping_attempts = nullptr;
     /// By reason (probe outcome name), created as reasons occur.
     std::map<std::string, prometheus::Counter*> ping_failures;
@@ -59,6 +61,8 @@ class Metrics {
     NodeSeries& node(const std::string& address);
     void forget_node(const std::string& address);
     void count_ping_failure(const std::string& address, const std::string& reason);
+    /// An answered PING's round trip, into the cluster-wide histogram.
+    void observe_ping(double seconds) { ping_duration_.Observe(seconds); }
     void count_event(const std::string& event);
 
     // Cluster-wide gauges (as this watcher last read them).
@@ -110,7 +114,8 @@ class Metrics {
     prometheus::Family<prometheus::Gauge>& replication_offset_;
     prometheus::Family<prometheus::Gauge>& replica_lag_;
     prometheus::Family<prometheus::Gauge>& master_link_up_;
-    prometheus::Family<prometheus::Histogram>& ping_duration_;
+    prometheus::Histogram& ping_duration_;
+    prometheus::Family<prometheus::Gauge>& ping_last_duration_;
     prometheus::Family<prometheus::Counter>& ping_attempts_;
     prometheus::Family<prometheus::Counter>& ping_failures_;
     prometheus::Family<prometheus::Counter>& events_;
