@@ -197,7 +197,7 @@ int Daemon::run() {
         return 1;
     }
     failover_->load_history();
-    failover_->load_maintenance(io::mono_now());
+    failover_->check_old_maintenance_file();
     http_->start();
     if (admin_) {
         admin_->start();

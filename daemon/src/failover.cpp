@@ -174,7 +174,7 @@ failover::Policy FailoverService::policy() const {
 }
 
 void FailoverService::on_tick(TimePoint now) {
-    expire_maintenance(now);
+    notice_maintenance_ends(now);
     // O(shards × nodes); what it feeds (status, metrics, readiness events) needs it once a
     // second, not every tick: at 1,000 nodes every 100 ms it was most of picketd's CPU.
     if (!readiness_at_ || now - *readiness_at_ >= std::chrono::seconds(1)) {
@@ -795,21 +795,28 @@ std::optional<failover::FailedMaster> FailoverService::resolve_shard(const std::
     return std::nullopt;
 }
 
+std::vector<proto::MaintenanceEntry> FailoverService::maintenance_now(TimePoint now) const {
+    const auto* c = vote_.consensus();
+    return c == nullptr ? std::vector<proto::MaintenanceEntry>{} : c->maintenance(now);
+}
+
 bool FailoverService::shard_in_maintenance(const failover::FailedMaster& master,
                                            TimePoint now) const {
-    auto active = [&](const std::string& k) {
-        auto it = maintenance_.find(k);
-        return it != maintenance_.end() && (!it->second.until || now < *it->second.until);
-    };
-    return active("cluster") || active(failover::shard_name(master.slots)) || active(master.id);
+    const auto shard = failover::shard_name(master.slots);
+    for (const auto& m : maintenance_now(now)) {
+        if (m.target == "cluster" || m.target == shard || m.target == master.id) {
+            return true;
+        }
+    }
+    return false;
 }
 
 std::set<std::string, std::less<>> FailoverService::nodes_in_maintenance(TimePoint now) const {
     std::set<std::string, std::less<>> out;
-    for (const auto& [target, m] : maintenance_) {
-        if (m.kind == "node" && (!m.until || now < *m.until)) {
-            out.insert(target);
-            if (const auto* n = watcher_.topology().node(target); n != nullptr) {
+    for (const auto& m : maintenance_now(now)) {
+        if (m.kind == "node") {
+            out.insert(m.target);
+            if (const auto* n = watcher_.topology().node(m.target); n != nullptr) {
                 out.insert(n->address.endpoint());
             }
         }
@@ -817,22 +824,23 @@ std::set<std::string, std::less<>> FailoverService::nodes_in_maintenance(TimePoi
     return out;
 }
 
-void FailoverService::expire_maintenance(TimePoint now) {
-    bool changed = false;
-    for (auto it = maintenance_.begin(); it != maintenance_.end();) {
-        if (it->second.until && now >= *it->second.until) {
-            report_("maintenance_off", it->second.kind + " " + it->first + ": maintenance expired",
-                    it->second.kind == "node" ? it->first : "",
-                    it->second.kind == "shard" ? it->first : "");
-            it = maintenance_.erase(it);
-            changed = true;
-        } else {
-            ++it;
+void FailoverService::notice_maintenance_ends(TimePoint now) {
+    const auto* c = vote_.consensus();
+    if (c == nullptr || !c->is_leader()) {
+        maintenance_seen_.clear();
+        return;
+    }
+    std::map<std::string, std::string> current;
+    for (const auto& m : maintenance_now(now)) {
+        current.emplace(m.target, m.kind);
+    }
+    for (const auto& [target, kind] : maintenance_seen_) {
+        if (!current.contains(target)) {
+            report_("maintenance_off", kind + " " + target + ": maintenance ended",
+                    kind == "node" ? target : "", kind == "shard" ? target : "");
         }
     }
-    if (changed) {
-        save_maintenance();
-    }
+    maintenance_seen_ = std::move(current);
 }
 
 Expected<std::string, std::string> FailoverService::set_maintenance(const std::string& target,
@@ -868,105 +876,65 @@ Expected<std::string, std::string> FailoverService::set_maintenance(const std::s
         key = node->id;
         kind = "node";
     }
-    if (!on) {
-        if (maintenance_.erase(key) == 0) {
-            return std::string(kind + " " + key + " was not in maintenance");
-        }
-        save_maintenance();
-        report_("maintenance_off", kind + " " + key + ": maintenance off (by " + who + ")",
-                kind == "node" ? key : "", kind == "shard" ? key : "");
-        return std::string("maintenance off for " + kind + " " + key);
+    const auto* c = vote_.consensus();
+    if (c == nullptr || !c->is_leader()) {
+        return unexpected(
+            "not the leader: maintenance is cluster state, changed through the "
+            "leader; the leader is " +
+            (c != nullptr && c->leader() ? *c->leader() : std::string("unknown")));
     }
-    Maintenance m;
-    m.kind = kind;
-    m.by = who;
-    m.since_unix = io::wall_seconds();
-    if (duration.count() > 0) {
-        m.until = now + duration;
-        m.until_unix = m.since_unix + std::chrono::duration<double>(duration).count();
+    const auto current = maintenance_now(now);
+    const bool was_on =
+        std::any_of(current.begin(), current.end(), [&](const auto& m) { return m.target == key; });
+    proto::MaintenanceEntry entry;
+    entry.target = key;
+    entry.kind = kind;
+    entry.by = who;
+    entry.timed = on && duration.count() > 0;
+    entry.remaining = entry.timed ? duration : Duration::zero();
+    if (!on && !was_on) {
+        return std::string(kind + " " + key + " was not in maintenance");
     }
-    maintenance_[key] = m;
-    save_maintenance();
-    const std::string how = duration.count() > 0 ? " for " + ms(duration) : " until turned off";
-    report_("maintenance_on", kind + " " + key + ": maintenance on" + how + " (by " + who + ")",
+    if (auto set = vote_.set_maintenance(entry, on); !set) {
+        return unexpected("the vote refused: " + std::string(consensus::to_string(set.error())));
+    }
+    if (on) {
+        maintenance_seen_[key] = kind;
+    } else {
+        maintenance_seen_.erase(key);
+    }
+    const std::string how = entry.timed ? " for " + ms(duration) : " until turned off";
+    report_(on ? "maintenance_on" : "maintenance_off",
+            kind + " " + key + ": maintenance " + (on ? "on" + how : std::string("off")) + " (by " +
+                who + ")",
             kind == "node" ? key : "", kind == "shard" ? key : "");
-    return std::string("maintenance on for " + kind + " " + key + how + " on watcher " +
-                       config_.watcher.id +
-                       "; automatic failover of it is off here (apply it on every watcher: "
-                       "any of them may be the leader)");
+    return std::string("maintenance " + std::string(on ? "on" : "off") + " for " + kind + " " +
+                       key + (on ? how : std::string()) +
+                       "; replicated by the vote to every watcher (status shows "
+                       "maintenance_committed once a majority holds it)");
 }
 
-void FailoverService::save_maintenance() const {
-    json doc = json::object();
-    for (const auto& [k, m] : maintenance_) {
-        doc[k] = {{"kind", m.kind},
-                  {"until_unix", m.until_unix},
-                  {"by", m.by},
-                  {"since_unix", m.since_unix}};
-    }
-    const auto path = config_.watcher.state_dir + "/maintenance.json";
-    const auto tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << doc.dump(1) << "\n";
-        if (!out) {
-            spdlog::warn("cannot write {}", tmp);
-            return;
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        spdlog::warn("cannot replace {}: {}", path, ec.message());
-    }
-}
-
-void FailoverService::load_maintenance(TimePoint now) {
+void FailoverService::check_old_maintenance_file() const {
     const auto path = config_.watcher.state_dir + "/maintenance.json";
     std::ifstream in(path);
     if (!in) {
         return;
     }
-    auto doc = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded() || !doc.is_object()) {
-        // Fail safe: a damaged file must not silently lift a maintenance. Keep the whole
-        // cluster in maintenance until an operator turns it off.
-        spdlog::error(
-            "{} is damaged: the cluster stays in maintenance until "
-            "'picketctl maintenance off cluster'",
-            path);
-        maintenance_["cluster"] = Maintenance{"cluster", std::nullopt, 0, "damaged file", 0};
-        return;
-    }
-    const double wall = io::wall_seconds();
-    for (const auto& [k, v] : doc.items()) {
-        if (!v.is_object()) {
-            continue;
-        }
-        Maintenance m;
-        m.kind = v.value("kind", "cluster");
-        m.until_unix = v.value("until_unix", 0.0);
-        m.by = v.value("by", "");
-        m.since_unix = v.value("since_unix", 0.0);
-        if (m.until_unix > 0) {
-            if (m.until_unix <= wall) {
-                continue;  // expired while we were down
-            }
-            m.until = now + std::chrono::duration_cast<Duration>(
-                                std::chrono::duration<double>(m.until_unix - wall));
-        }
-        maintenance_[k] = m;
-    }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    spdlog::warn(
+        "{} is no longer read: maintenance is cluster state kept by the vote since protocol "
+        "version 2. It held: {} — apply it again with 'picketctl maintenance on' through the "
+        "leader, then delete the file",
+        path, text.substr(0, 500));
 }
 
 json FailoverService::maintenance_status(TimePoint now) const {
     json list = json::array();
-    for (const auto& [k, m] : maintenance_) {
-        list.push_back({{"target", k},
+    for (const auto& m : maintenance_now(now)) {
+        list.push_back({{"target", m.target},
                         {"kind", m.kind},
                         {"by", m.by},
-                        {"since_unix", m.since_unix},
-                        {"remaining_ms", m.until ? json(to_ms(*m.until - now)) : json(nullptr)}});
+                        {"remaining_ms", m.timed ? json(to_ms(m.remaining)) : json(nullptr)}});
     }
     return list;
 }

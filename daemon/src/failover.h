@@ -58,10 +58,11 @@ class FailoverService {
     // --- Operator actions (admin API). Each returns a sentence for the operator, or an
     // error sentence (refused, with the reason); `who` is logged and kept.
 
-    /// Maintenance on or off for "cluster", a shard (its slot ranges, or its master's id or
-    /// address) or a node (id or ip:port); `duration` zero = until turned off. Kept in the
-    /// state directory across restarts. Automatic failovers of what it covers are vetoed;
-    /// replicas in maintenance are never promoted.
+    /// Leader only. Maintenance on or off for "cluster", a shard (its slot ranges, or its
+    /// master's id or address) or a node (id or ip:port); `duration` zero = until turned
+    /// off. Cluster state: the vote replicates it to every watcher (persisted in their
+    /// state files), and a new leader starts from it. Automatic failovers of what it
+    /// covers are vetoed; replicas in maintenance are never promoted.
     Expected<std::string, std::string> set_maintenance(const std::string& target, bool on,
                                                        Duration duration, const std::string& who,
                                                        TimePoint now);
@@ -77,10 +78,11 @@ class FailoverService {
     /// no acknowledged write is lost) of a healthy shard to `to` or the best replica.
     Expected<std::string, std::string> switchover(const std::string& shard, const std::string& to,
                                                   const std::string& who, TimePoint now);
-    /// The maintenance entries, for status.
+    /// The maintenance entries, for status (every watcher: what the vote replicated).
     nlohmann::json maintenance_status(TimePoint now) const;
-    /// Loads maintenance entries kept in the state directory.
-    void load_maintenance(TimePoint now);
+    /// Maintenance used to be kept per watcher in <state_dir>/maintenance.json: if that
+    /// file is still there, says that it is no longer read and what it held.
+    void check_old_maintenance_file() const;
 
     /// Per shard (slot ranges): can it be failed over right now, and if not why.
     const std::map<std::string, failover::Readiness>& readiness() const { return readiness_; }
@@ -142,21 +144,15 @@ class FailoverService {
     /// The shard (slot ranges name) `ref` names: its slots, its master's id or address.
     std::optional<failover::FailedMaster> resolve_shard(const std::string& ref) const;
     /// Maintenance facts for a master: the cluster or its shard is in maintenance; and
-    /// the node ids in maintenance.
+    /// the node ids in maintenance. Read from the vote's replicated maintenance set.
     bool shard_in_maintenance(const failover::FailedMaster& master, TimePoint now) const;
     std::set<std::string, std::less<>> nodes_in_maintenance(TimePoint now) const;
-    void expire_maintenance(TimePoint now);
-    void save_maintenance() const;
-
-    struct Maintenance {
-        std::string kind;  ///< cluster, shard, node
-        std::optional<TimePoint> until;
-        double until_unix = 0;  ///< 0 = until turned off
-        std::string by;
-        double since_unix = 0;
-    };
-    /// By canonical target: "cluster", a shard's slot ranges, a node id.
-    std::map<std::string, Maintenance> maintenance_;
+    std::vector<proto::MaintenanceEntry> maintenance_now(TimePoint now) const;
+    /// Leader: reports windows that ended on their own (maintenance_off), by diffing the
+    /// set it saw at the previous tick.
+    void notice_maintenance_ends(TimePoint now);
+    /// Target -> kind of the windows seen at the previous tick (leader only).
+    std::map<std::string, std::string> maintenance_seen_;
     /// Forced failovers by shard, valid until.
     std::map<std::string, TimePoint> forced_;
     failover::Policy policy() const;

@@ -48,8 +48,9 @@ Operator actions (admin API: --admin-url, default http://127.0.0.1:7702, repeata
 token from --token-file FILE or $PICKET_ADMIN_TOKEN_FILE):
   maintenance on|off TARGET [--for DURATION]
                        no automatic failover of TARGET (cluster, a shard's slot ranges,
-                       a node id or ip:port) while on; DURATION like 30m, 2h; give every
-                       watcher's --admin-url (any of them may be the leader)
+                       a node id or ip:port) while on; DURATION like 30m, 2h. Cluster
+                       state: the leader replicates it to every watcher; give every
+                       watcher's --admin-url (the leader's acceptance counts)
   switchover SHARD [--to NODE]
                        graceful CLUSTER FAILOVER of a healthy shard (no data loss);
                        send it to the leader
@@ -201,9 +202,12 @@ picket::Expected<std::string, std::string> read_token(const std::string& file) {
 
 /// POSTs an admin action to every admin URL; prints each answer. Exit code 0 when all
 /// accepted.
+/// POSTs to every URL and prints each answer. With `leader_only`, the call succeeds when
+/// one watcher (the leader) accepted it: the others' "not the leader" refusals are expected.
 int admin_post(const std::vector<std::string>& urls, const std::string& token,
-               const std::string& path, const json& body) {
+               const std::string& path, const json& body, bool leader_only = false) {
     int rc = 0;
+    bool accepted = false;
     for (const auto& u : urls) {
         auto r = http_exchange(u, http::verb::post, path, token, body.dump());
         if (!r) {
@@ -221,8 +225,9 @@ int admin_post(const std::vector<std::string>& urls, const std::string& token,
         }
         (ok ? std::cout : std::cerr) << "\n";
         rc = ok ? rc : 1;
+        accepted = accepted || ok;
     }
-    return rc;
+    return leader_only && accepted ? 0 : rc;
 }
 
 /// "90s", "30m", "2h", "1d" or plain seconds; nullopt when malformed.
@@ -275,6 +280,26 @@ std::string node_brief(const json& n) {
         s += "(" + n.value("evidence", "") + ")";
     }
     return s;
+}
+
+/// The maintenance windows the vote replicated to this watcher (any watcher shows them).
+void print_maintenance(const json& doc) {
+    if (!doc.contains("failover") || !doc["failover"].is_object() ||
+        !doc["failover"].contains("maintenance")) {
+        return;
+    }
+    const auto& list = doc["failover"]["maintenance"];
+    if (!list.is_array() || list.empty()) {
+        return;
+    }
+    std::cout << "\nMAINTENANCE (no automatic failover)\n";
+    for (const auto& m : list) {
+        std::cout << "  " << m.value("kind", "?") << " " << m.value("target", "?") << "  "
+                  << (m.contains("remaining_ms") && m["remaining_ms"].is_number()
+                          ? std::to_string(m["remaining_ms"].get<long long>() / 1000) + " s left"
+                          : std::string("until turned off"))
+                  << "  by " << m.value("by", "?") << "\n";
+    }
 }
 
 void print_table(const json& doc) {
@@ -330,6 +355,7 @@ void print_table(const json& doc) {
         std::cout << "  " << node_brief(n) << "  " << n.value("reason", "") << " "
                   << n.value("last_error", "") << "\n";
     }
+    print_maintenance(doc);
     for (const auto& d : c["disagreements"]) {
         std::cout << "disagreement: " << d.value("reason", "") << "\n";
     }
@@ -367,6 +393,7 @@ int print_check(const json& doc) {
         std::cout << std::left << std::setw(24) << shard << (ready ? "READY      " : "NOT READY  ")
                   << r.value("reason", "") << "\n";
     }
+    print_maintenance(doc);
     if (!failover.value("enabled", true)) {
         std::cout << "note: failover.enabled is false on this watcher (detect and alert only)\n";
     } else if (failover.value("observe_only", false)) {
@@ -539,7 +566,9 @@ int main(int argc, char** argv) {
             path = "/v1/admin/ack";
             body = {{"shard", args[1]}};
         }
-        return admin_post(admin_urls, *token, path, body);
+        // Maintenance is cluster state changed through the leader: give every watcher's
+        // --admin-url and the leader's acceptance is what counts.
+        return admin_post(admin_urls, *token, path, body, cmd == "maintenance");
     }
     if (args[0] == "check" || args[0] == "history") {
         const bool as_json = args.size() > 1 && args[1] == "--json";

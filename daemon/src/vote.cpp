@@ -249,6 +249,22 @@ Expected<proto::FailoverRecord, consensus::ProposeError> VoteService::propose(
     return r;
 }
 
+Expected<proto::FailoverRecord, consensus::ProposeError> VoteService::propose_attempt(
+    proto::FailoverRecord record) {
+    const TimePoint now = io::mono_now();
+    auto r = consensus_->propose_attempt(std::move(record), now);
+    process(now);
+    return r;
+}
+
+Expected<void, consensus::ProposeError> VoteService::set_maintenance(proto::MaintenanceEntry entry,
+                                                                     bool on) {
+    const TimePoint now = io::mono_now();
+    auto r = consensus_->set_maintenance(std::move(entry), on, now);
+    process(now);
+    return r;
+}
+
 bool VoteService::report_progress(const proto::RecordKey& key, proto::RecordPhase phase) {
     const TimePoint now = io::mono_now();
     const bool applied = consensus_->report_progress(key, phase, now);
@@ -279,6 +295,7 @@ json VoteService::status(TimePoint now) const {
     }
     v["odown"] = odown;
     v["records"] = c.records().size();
+    v["maintenance_committed"] = c.maintenance_committed();
     json peers = json::object();
     if (network_) {
         for (const auto& p : config_.peers.members) {

@@ -55,8 +55,13 @@ class VoteService {
     void opinions_changed();
     /// Leader only: proposes a failover record (see consensus::Consensus::propose).
     Expected<proto::FailoverRecord, consensus::ProposeError> propose(proto::FailoverRecord record);
+    /// Leader only: opens the next attempt at a failure (consensus::propose_attempt).
+    Expected<proto::FailoverRecord, consensus::ProposeError> propose_attempt(
+        proto::FailoverRecord record);
     /// Leader only: execution progress of a record.
     bool report_progress(const proto::RecordKey& key, proto::RecordPhase phase);
+    /// Leader only: a maintenance window on or off (consensus::set_maintenance).
+    Expected<void, consensus::ProposeError> set_maintenance(proto::MaintenanceEntry entry, bool on);
     const peer::Network* network() const { return network_.get(); }
     std::string state_path() const;
     /// The "vote" section of /v1/status.

@@ -13,7 +13,7 @@ namespace picket::proto {
 resp::ReaderLimits peer_reader_limits() {
     resp::ReaderLimits l;
     l.max_bulk_bytes = 4096;
-    // Frame (13) + body + 2048 opinions × 8 + 64 records × (10 + watchers).
+    // Frame (13) + body + 2048 opinions × 8 + 64 records × (11 + watchers) + 256 windows × 6.
     l.max_elements = 32u << 10;
     l.max_depth = 5;  // frame > body > records > record > watchers
     l.max_buffer_bytes = Limits::kMaxFrameBytes;
@@ -103,10 +103,21 @@ Reply encode_record(const FailoverRecord& r) {
     for (const auto& w : r.odown_watchers) {
         watchers.push_back(str(w));
     }
-    return Reply::array(
-        {str(r.key.shard), str(r.key.failed_master), num(r.key.config_epoch), num(r.term),
-         str(r.replica), str(r.mode == FailoverMode::kForce ? "force" : "takeover"),
-         str(phase_wire(r.phase)), flag(r.committed), Reply::array(std::move(watchers))});
+    return Reply::array({str(r.key.shard), str(r.key.failed_master), num(r.key.config_epoch),
+                         num(r.term), str(r.replica),
+                         str(r.mode == FailoverMode::kForce ? "force" : "takeover"),
+                         str(phase_wire(r.phase)), flag(r.committed),
+                         Reply::array(std::move(watchers)), num(r.attempt)});
+}
+
+Reply encode_maintenance(const MaintenanceSet& m) {
+    std::vector<Reply> entries;
+    entries.reserve(m.entries.size());
+    for (const auto& e : m.entries) {
+        entries.push_back(Reply::array({str(e.target), str(e.kind), flag(e.timed),
+                                        ms(e.timed ? e.remaining : Duration{}), str(e.by)}));
+    }
+    return Reply::array({num(m.term), num(m.seq), Reply::array(std::move(entries))});
 }
 
 Reply encode_records(const std::vector<FailoverRecord>& records) {
@@ -133,10 +144,12 @@ struct BodyEncoder {
     Reply operator()(const PreVote&) const { return Reply::array({}); }
     Reply operator()(const RequestVote&) const { return Reply::array({}); }
     Reply operator()(const VoteReply& v) const {
-        return Reply::array({flag(v.granted), flag(v.prevote), encode_records(v.records)});
+        return Reply::array({flag(v.granted), flag(v.prevote), encode_records(v.records),
+                             encode_maintenance(v.maintenance)});
     }
     Reply operator()(const Heartbeat& h) const {
-        return Reply::array({num(h.round), ms(h.lease_remaining), encode_records(h.records)});
+        return Reply::array({num(h.round), ms(h.lease_remaining), encode_records(h.records),
+                             encode_maintenance(h.maintenance)});
     }
     Reply operator()(const HeartbeatReply& h) const {
         return Reply::array({num(h.round), flag(h.ok), encode_opinions(h.opinions)});
@@ -159,6 +172,10 @@ std::vector<Reply> unsigned_elements(const Envelope& e) {
 
 resp::Reply records_to_reply(const std::vector<FailoverRecord>& records) {
     return encode_records(records);
+}
+
+resp::Reply maintenance_to_reply(const MaintenanceSet& set) {
+    return encode_maintenance(set);
 }
 
 std::string mac_input(const Envelope& e) {
@@ -263,8 +280,10 @@ Result<Duration> duration_ms(const Reply& r, std::string_view what) {
         return unexpected(std::move(var).error()); \
     }
 
-Result<FailoverRecord> decode_record(const Reply& r) {
-    PICKET_TRY(f, array_of(r, 9, "record"));
+Result<FailoverRecord> decode_record(const Reply& r, bool legacy) {
+    // Version 1 records (9 elements, no attempt) only from old state files.
+    const bool old = legacy && r.is_array() && r.elements.size() == 9;
+    PICKET_TRY(f, array_of(r, old ? 9 : 10, "record"));
     const auto& e = **f;
     FailoverRecord rec;
     PICKET_TRY(shard, text(e[0], "record shard"));
@@ -298,6 +317,10 @@ Result<FailoverRecord> decode_record(const Reply& r) {
         return fail("record phase: unknown '" + *phase + "'");
     }
     rec.committed = *committed;
+    if (!old) {
+        PICKET_TRY(attempt, count32(e[9], "record attempt"));
+        rec.attempt = *attempt;
+    }
     if ((*watchers)->size() > 64) {
         return fail("record watchers: too many");
     }
@@ -308,7 +331,7 @@ Result<FailoverRecord> decode_record(const Reply& r) {
     return rec;
 }
 
-Result<std::vector<FailoverRecord>> decode_records(const Reply& r) {
+Result<std::vector<FailoverRecord>> decode_records(const Reply& r, bool legacy = false) {
     PICKET_TRY(list, array_of(r, SIZE_MAX, "records"));
     if ((*list)->size() > Limits::kMaxRecords) {
         return fail("records: too many");
@@ -316,7 +339,7 @@ Result<std::vector<FailoverRecord>> decode_records(const Reply& r) {
     std::vector<FailoverRecord> out;
     out.reserve((*list)->size());
     for (const auto& e : **list) {
-        PICKET_TRY(rec, decode_record(e));
+        PICKET_TRY(rec, decode_record(e, legacy));
         out.push_back(std::move(*rec));
     }
     return out;
@@ -360,6 +383,46 @@ Result<std::vector<Opinion>> decode_opinions(const Reply& r) {
     return out;
 }
 
+Result<MaintenanceSet> decode_maintenance(const Reply& r) {
+    PICKET_TRY(f, array_of(r, 3, "maintenance"));
+    MaintenanceSet m;
+    PICKET_TRY(term, number((**f)[0], "maintenance term"));
+    PICKET_TRY(seq, number((**f)[1], "maintenance seq"));
+    PICKET_TRY(list, array_of((**f)[2], SIZE_MAX, "maintenance entries"));
+    if ((*list)->size() > Limits::kMaxMaintenance) {
+        return fail("maintenance entries: too many");
+    }
+    m.term = *term;
+    m.seq = *seq;
+    for (const auto& x : **list) {
+        PICKET_TRY(ef, array_of(x, 5, "maintenance entry"));
+        const auto& e = **ef;
+        MaintenanceEntry entry;
+        PICKET_TRY(target, text(e[0], "maintenance target", Limits::kMaxTargetBytes));
+        PICKET_TRY(kind, text(e[1], "maintenance kind"));
+        PICKET_TRY(timed, boolean(e[2], "maintenance timed"));
+        PICKET_TRY(remaining, number(e[3], "maintenance remaining"));
+        PICKET_TRY(by, text(e[4], "maintenance by", Limits::kMaxTargetBytes, true));
+        if (*kind != "cluster" && *kind != "shard" && *kind != "node") {
+            return fail("maintenance kind: unknown '" + *kind + "'");
+        }
+        if (*remaining > static_cast<std::uint64_t>(Limits::kMaxMaintenanceMs)) {
+            return fail("maintenance remaining: out of range");
+        }
+        if (!*timed && *remaining != 0) {
+            return fail("maintenance remaining: set on a window without an end");
+        }
+        entry.target = std::move(*target);
+        entry.kind = std::move(*kind);
+        entry.timed = *timed;
+        entry.remaining =
+            Duration(std::chrono::milliseconds(static_cast<std::int64_t>(*remaining)));
+        entry.by = std::move(*by);
+        m.entries.push_back(std::move(entry));
+    }
+    return m;
+}
+
 Result<Body> decode_body(MessageType type, const Reply& r) {
     switch (type) {
         case MessageType::kPreVote: {
@@ -371,25 +434,29 @@ Result<Body> decode_body(MessageType type, const Reply& r) {
             return Body{RequestVote{}};
         }
         case MessageType::kVoteReply: {
-            PICKET_TRY(f, array_of(r, 3, "VOTEREPLY body"));
+            PICKET_TRY(f, array_of(r, 4, "VOTEREPLY body"));
             VoteReply v;
             PICKET_TRY(granted, boolean((**f)[0], "granted"));
             PICKET_TRY(prevote, boolean((**f)[1], "prevote"));
             PICKET_TRY(records, decode_records((**f)[2]));
+            PICKET_TRY(maintenance, decode_maintenance((**f)[3]));
             v.granted = *granted;
             v.prevote = *prevote;
             v.records = std::move(*records);
+            v.maintenance = std::move(*maintenance);
             return Body{std::move(v)};
         }
         case MessageType::kHeartbeat: {
-            PICKET_TRY(f, array_of(r, 3, "HEARTBEAT body"));
+            PICKET_TRY(f, array_of(r, 4, "HEARTBEAT body"));
             Heartbeat h;
             PICKET_TRY(round, number((**f)[0], "round"));
             PICKET_TRY(lease, duration_ms((**f)[1], "lease_remaining"));
             PICKET_TRY(records, decode_records((**f)[2]));
+            PICKET_TRY(maintenance, decode_maintenance((**f)[3]));
             h.round = *round;
             h.lease_remaining = *lease;
             h.records = std::move(*records);
+            h.maintenance = std::move(*maintenance);
             return Body{std::move(h)};
         }
         case MessageType::kHeartbeatReply: {
@@ -481,8 +548,13 @@ Expected<Envelope, DecodeError> decode_frame(std::string_view bytes) {
     return decode_frame(*parsed);
 }
 
-Expected<std::vector<FailoverRecord>, DecodeError> records_from_reply(const resp::Reply& reply) {
-    return decode_records(reply);
+Expected<std::vector<FailoverRecord>, DecodeError> records_from_reply(const resp::Reply& reply,
+                                                                      bool legacy) {
+    return decode_records(reply, legacy);
+}
+
+Expected<MaintenanceSet, DecodeError> maintenance_from_reply(const resp::Reply& reply) {
+    return decode_maintenance(reply);
 }
 
 #undef PICKET_TRY

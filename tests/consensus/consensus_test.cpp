@@ -134,12 +134,12 @@ TEST(Election, AFollowerIgnoresLateVoteRepliesWithAHigherTerm) {
     loaded.term = 3;
     Consensus w2(c, loaded, 7, net.now);
     const TimePoint t = net.now + net.base.election_timeout_max;
-    w2.step("w3", Message{4, proto::Heartbeat{1, {}, {}}}, t);
+    w2.step("w3", Message{4, proto::Heartbeat{1, {}, {}, {}}}, t);
     (void)w2.get_output();
     ASSERT_EQ(w2.term(), 4u);
     ASSERT_EQ(w2.leader(), "w3");
-    w2.step("w1", Message{5, proto::VoteReply{false, true, {}}}, t + 10ms);
-    w2.step("w1", Message{5, proto::VoteReply{false, false, {}}}, t + 10ms);
+    w2.step("w1", Message{5, proto::VoteReply{false, true, {}, {}}}, t + 10ms);
+    w2.step("w1", Message{5, proto::VoteReply{false, false, {}, {}}}, t + 10ms);
     EXPECT_EQ(w2.term(), 4u);
     EXPECT_EQ(w2.leader(), "w3");
     (void)w2.get_output();
@@ -428,7 +428,7 @@ TEST(Records, TheHighestTermRecordAmongTheVotesWins) {
     net.drain("w1");
     net.queue.clear();
     for (const auto& id : {"w2", "w3"}) {
-        w1.step(id, Message{1, proto::VoteReply{true, true, {}}}, net.now);
+        w1.step(id, Message{1, proto::VoteReply{true, true, {}, {}}}, net.now);
     }
     ASSERT_EQ(w1.role(), Role::kCandidate);
     FailoverRecord old_choice = record_for("m1", "r-old");
@@ -437,9 +437,9 @@ TEST(Records, TheHighestTermRecordAmongTheVotesWins) {
     newer.term = 0;
     // Terms below ours: w2 holds the record of an older term, w3 of a newer one.
     old_choice.term = 0;
-    w1.step("w2", Message{1, proto::VoteReply{true, false, {old_choice}}}, net.now);
+    w1.step("w2", Message{1, proto::VoteReply{true, false, {old_choice}, {}}}, net.now);
     newer.term = 1;
-    w1.step("w3", Message{1, proto::VoteReply{true, false, {newer}}}, net.now);
+    w1.step("w3", Message{1, proto::VoteReply{true, false, {newer}, {}}}, net.now);
     ASSERT_TRUE(w1.is_leader());
     EXPECT_EQ(w1.records().begin()->second.replica, "r-new");
     net.drain("w1");
@@ -459,6 +459,199 @@ TEST(Records, FollowersMirrorTheLeaderAndPersistBeforeAcknowledging) {
     ASSERT_TRUE(reply.persist) << "the record must be durable before the ack leaves";
     EXPECT_EQ(reply.persist->records.size(), 1u);
     EXPECT_EQ(reply.messages.size(), 1u);
+}
+
+/// A 3-watcher net whose leader w1 committed a record for m1 -> r1 and executed it.
+void committed_and_acted(Net& net) {
+    net.elect("w1");
+    net.advance(200ms);
+    net.opine("w1", sdown("m1"));
+    net.opine("w2", sdown("m1"));
+    net.deliver_until_quiet();
+    ASSERT_TRUE(net.at("w1").propose(record_for("m1", "r1"), net.now));
+    net.deliver_until_quiet();
+    ASSERT_EQ(net.actions.size(), 1u);
+}
+
+TEST(Attempts, ANewAttemptNeedsTheAbortHeldByAMajority) {
+    Net net(3);
+    committed_and_acted(net);
+    Consensus& w1 = net.at("w1");
+    const auto key = record_for("m1").key;
+    EXPECT_EQ(w1.propose_attempt(record_for("m1", "r2"), net.now).error(),
+              ProposeError::kNotAborted);
+    EXPECT_EQ(w1.propose_attempt(record_for("m9", "r2"), net.now).error(), ProposeError::kNoRecord);
+    EXPECT_EQ(net.at("w2").propose_attempt(record_for("m1", "r2"), net.now).error(),
+              ProposeError::kNotLeader);
+    ASSERT_TRUE(w1.report_progress(key, RecordPhase::kAborted, net.now));
+    // The abort left in a heartbeat round at once, but nobody has acknowledged it yet.
+    EXPECT_FALSE(w1.abort_committed(key));
+    EXPECT_EQ(w1.propose_attempt(record_for("m1", "r2"), net.now).error(),
+              ProposeError::kAbortNotCommitted);
+    net.drain("w1");
+    net.deliver_until_quiet();
+    EXPECT_TRUE(w1.abort_committed(key));
+    for (const auto& id : {"w2", "w3"}) {
+        EXPECT_EQ(net.disk[id].records.at(0).phase, RecordPhase::kAborted) << id;
+    }
+    net.actions.clear();
+    auto r = w1.propose_attempt(record_for("m1", "r2"), net.now);
+    ASSERT_TRUE(r) << to_string(r.error());
+    EXPECT_EQ(r->attempt, 1u);
+    EXPECT_EQ(r->replica, "r2");
+    EXPECT_EQ(r->phase, RecordPhase::kDecided);
+    EXPECT_FALSE(w1.abort_committed(key));
+    net.drain("w1");
+    EXPECT_TRUE(net.actions.empty()) << "not before a majority holds the new attempt";
+    net.deliver_until_quiet();
+    ASSERT_EQ(net.actions.size(), 1u);
+    EXPECT_EQ(net.actions[0].second.record.replica, "r2");
+    EXPECT_EQ(net.actions[0].second.record.attempt, 1u);
+    EXPECT_EQ(net.disk["w3"].records.at(0).attempt, 1u);
+    // The new attempt is a record like any other: a second one needs its own abort.
+    EXPECT_EQ(w1.propose_attempt(record_for("m1", "r3"), net.now).error(),
+              ProposeError::kNotAborted);
+}
+
+TEST(Attempts, NoNewAttemptOnceTheMasterIsNoLongerOdown) {
+    Net net(3);
+    committed_and_acted(net);
+    Consensus& w1 = net.at("w1");
+    ASSERT_TRUE(w1.report_progress(record_for("m1").key, RecordPhase::kAborted, net.now));
+    net.drain("w1");
+    net.deliver_until_quiet();
+    net.opine("w1", sdown("m1", false));
+    net.opine("w2", sdown("m1", false));
+    net.deliver_until_quiet();
+    EXPECT_EQ(w1.propose_attempt(record_for("m1", "r2"), net.now).error(), ProposeError::kNotOdown);
+}
+
+TEST(Attempts, ANewLeaderAdoptsTheLatestAttemptOverAnEarlierAttemptsAbort) {
+    Net net(3);
+    committed_and_acted(net);
+    Consensus& w1 = net.at("w1");
+    ASSERT_TRUE(w1.report_progress(record_for("m1").key, RecordPhase::kAborted, net.now));
+    net.drain("w1");
+    net.deliver_until_quiet();
+    // Attempt 1 reaches w2 only; w3 holds attempt 0, aborted, of the same term. The
+    // merge by (term, phase) alone would give a new leader the abort back.
+    net.cut.insert({"w1", "w3"});
+    ASSERT_TRUE(w1.propose_attempt(record_for("m1", "r2"), net.now));
+    net.drain("w1");
+    net.deliver_until_quiet();
+    EXPECT_EQ(net.disk["w3"].records.at(0).attempt, 0u);
+    EXPECT_EQ(net.disk["w3"].records.at(0).phase, RecordPhase::kAborted);
+    EXPECT_EQ(net.disk["w2"].records.at(0).attempt, 1u);
+    net.nodes.erase("w1");
+    net.ids = {"w2", "w3"};
+    net.actions.clear();
+    net.elect("w3");
+    const FailoverRecord& adopted = net.at("w3").records().begin()->second;
+    EXPECT_EQ(adopted.attempt, 1u);
+    EXPECT_EQ(adopted.replica, "r2");
+    EXPECT_EQ(adopted.phase, RecordPhase::kDecided);
+    net.advance(200ms);
+    ASSERT_EQ(net.actions.size(), 1u);
+    EXPECT_EQ(net.actions[0].second.record.replica, "r2");
+}
+
+proto::MaintenanceEntry window(std::string target, std::string kind,
+                               std::optional<Duration> for_ = std::nullopt) {
+    proto::MaintenanceEntry e;
+    e.target = std::move(target);
+    e.kind = std::move(kind);
+    e.timed = for_.has_value();
+    e.remaining = for_.value_or(Duration::zero());
+    e.by = "ops";
+    return e;
+}
+
+TEST(Maintenance, OnlyTheLeaderChangesItAndFollowersPersistItBeforeAcknowledging) {
+    Net net(3);
+    net.elect("w1");
+    net.advance(200ms);
+    EXPECT_EQ(net.at("w2").set_maintenance(window("cluster", "cluster"), true, net.now).error(),
+              ProposeError::kNotLeader);
+    EXPECT_EQ(net.at("w1").set_maintenance(window("", "node"), true, net.now).error(),
+              ProposeError::kInvalid);
+    ASSERT_TRUE(net.at("w1").set_maintenance(window("n1", "node", 10s), true, net.now));
+    EXPECT_FALSE(net.at("w1").maintenance_committed());
+    Output out = net.at("w1").get_output();
+    ASSERT_TRUE(out.persist);
+    ASSERT_EQ(out.persist->maintenance.entries.size(), 1u);
+    ASSERT_FALSE(out.messages.empty());
+    net.at("w2").step("w1", out.messages.at(0).message, net.now);
+    Output reply = net.at("w2").get_output();
+    ASSERT_TRUE(reply.persist) << "the set must be durable before the ack leaves";
+    ASSERT_EQ(reply.persist->maintenance.entries.size(), 1u);
+    EXPECT_EQ(reply.persist->maintenance.entries[0].target, "n1");
+    EXPECT_TRUE(reply.persist->maintenance.entries[0].timed);
+    net.deliver_until_quiet();
+    net.advance(200ms);
+    EXPECT_TRUE(net.at("w1").maintenance_committed());
+    for (const auto& id : {"w1", "w2", "w3"}) {
+        auto m = net.at(id).maintenance(net.now);
+        ASSERT_EQ(m.size(), 1u) << id;
+        EXPECT_EQ(m[0].kind, "node");
+        EXPECT_LE(m[0].remaining, 10s);
+        EXPECT_GT(m[0].remaining, 9s);
+        EXPECT_EQ(net.at(id).status(net.now).maintenance.size(), 1u);
+    }
+    ASSERT_TRUE(net.at("w1").set_maintenance(window("n1", "node"), false, net.now));
+    ASSERT_TRUE(net.at("w1").set_maintenance(window("n1", "node"), false, net.now))
+        << "off for a target not in maintenance changes nothing";
+    net.advance(200ms);
+    for (const auto& id : {"w1", "w2", "w3"}) {
+        EXPECT_TRUE(net.at(id).maintenance(net.now).empty()) << id;
+        EXPECT_TRUE(net.disk[id].maintenance.entries.empty()) << id;
+    }
+}
+
+TEST(Maintenance, ANewLeaderStartsFromTheCommittedSet) {
+    Net net(3);
+    net.elect("w1");
+    net.advance(200ms);
+    ASSERT_TRUE(net.at("w1").set_maintenance(window("0-5460", "shard"), true, net.now));
+    net.advance(200ms);
+    ASSERT_TRUE(net.at("w1").maintenance_committed());
+    // Then a change reaches only w2 before w1 dies: w3 must get it through w2's vote.
+    net.cut.insert({"w1", "w3"});
+    ASSERT_TRUE(net.at("w1").set_maintenance(window("n7", "node", 1h), true, net.now));
+    net.drain("w1");
+    net.deliver_until_quiet();
+    EXPECT_EQ(net.disk["w3"].maintenance.entries.size(), 1u);
+    EXPECT_EQ(net.disk["w2"].maintenance.entries.size(), 2u);
+    net.nodes.erase("w1");
+    net.ids = {"w2", "w3"};
+    net.elect("w3");
+    auto m = net.at("w3").maintenance(net.now);
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[0].target, "0-5460");
+    EXPECT_EQ(m[1].target, "n7");
+    EXPECT_TRUE(m[1].timed);
+    net.advance(200ms);
+    EXPECT_TRUE(net.at("w3").maintenance_committed());
+}
+
+TEST(Maintenance, TimedWindowsEndOnEveryWatcherAndSurviveARestart) {
+    Net net(3);
+    net.elect("w1");
+    net.advance(200ms);
+    ASSERT_TRUE(net.at("w1").set_maintenance(window("n1", "node", 2s), true, net.now));
+    ASSERT_TRUE(net.at("w1").set_maintenance(window("cluster", "cluster"), true, net.now));
+    net.advance(500ms);
+    // A follower restarted from its disk still has both windows (the timed one counted
+    // from its restart: never shorter), and the leader's next heartbeat corrects it.
+    net.start("w3");
+    EXPECT_EQ(net.at("w3").maintenance(net.now).size(), 2u);
+    net.advance(1600ms);
+    EXPECT_EQ(net.count_events(Event::Kind::kMaintenanceExpired, "w1"), 1u);
+    for (const auto& id : {"w1", "w2", "w3"}) {
+        auto m = net.at(id).maintenance(net.now);
+        ASSERT_EQ(m.size(), 1u) << id;
+        EXPECT_EQ(m[0].target, "cluster");
+        EXPECT_FALSE(m[0].timed);
+    }
 }
 
 TEST(Restart, BumpsTheIncarnationAndPersistsItFirst) {
@@ -525,7 +718,7 @@ TEST(Messages, AStaleLeaderIsToldTheNewTermAndStepsDown) {
     ASSERT_TRUE(net.at("w2").is_leader() || net.at("w3").is_leader());
     // An old heartbeat of term 1 reaches a follower of term 2: refused with the new term.
     const WatcherId follower = net.at("w2").is_leader() ? "w3" : "w2";
-    net.at(follower).step("w1", Message{1, proto::Heartbeat{7, {}, {}}}, net.now);
+    net.at(follower).step("w1", Message{1, proto::Heartbeat{7, {}, {}, {}}}, net.now);
     Output out = net.at(follower).get_output();
     ASSERT_EQ(out.messages.size(), 1u);
     EXPECT_EQ(out.messages[0].message.term, 2u);

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "picket/proto/auth.h"
+#include "picket/proto/codec.h"
+
 namespace picket::consensus {
 namespace {
 
@@ -19,8 +22,36 @@ PersistentState sample() {
     r.replica = "r2";
     r.phase = proto::RecordPhase::kCommandSent;
     r.odown_watchers = {"w1", "w3"};
+    r.attempt = 1;
     s.records = {r};
+    s.maintenance.term = 11;
+    s.maintenance.seq = 2;
+    s.maintenance.entries = {{"cluster", "cluster", false, {}, "ops"},
+                             {"m1", "node", true, std::chrono::minutes(10), "ann"}};
     return s;
+}
+
+TEST(StateFile, AVersionOneFileStillLoads) {
+    // Written before record attempts and the maintenance set: 4 elements, 9-element records.
+    PersistentState s = sample();
+    auto records = proto::records_to_reply(s.records);
+    records.elements[0].elements.pop_back();  // no attempt
+    std::string payload;
+    proto::encode_reply(resp::Reply::array({resp::Reply::string("12"), resp::Reply::string("w3"),
+                                            resp::Reply::string("4"), records}),
+                        payload);
+    const std::string bytes = "PICKETSTATE 1 " + std::to_string(payload.size()) + " " +
+                              proto::sha256_hex(payload) + "\n" + payload;
+    auto back = decode_state(bytes);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->term, 12U);
+    ASSERT_EQ(back->records.size(), 1U);
+    EXPECT_EQ(back->records[0].attempt, 0U);
+    EXPECT_EQ(back->records[0].replica, "r2");
+    EXPECT_TRUE(back->maintenance.entries.empty());
+    EXPECT_EQ(salvage_incarnation(bytes), 4U);
+    // A version-2 header over a version-1 payload is malformed, not silently read.
+    EXPECT_FALSE(decode_state("PICKETSTATE 2 " + bytes.substr(14)));
 }
 
 TEST(StateFile, RoundTrips) {

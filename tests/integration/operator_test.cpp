@@ -81,8 +81,13 @@ TEST(Operator, MaintenanceHoldsOffTheFailoverUntilItIsLifted) {
     ASSERT_EQ(on.exit_code, 0) << on.out << on.err;
     EXPECT_NE(on.out.find("maintenance on for node " + cluster->node_id(victim)), std::string::npos)
         << on.out;
+    // The leader replicates it: every watcher shows it within a few heartbeats.
     for (std::size_t i = 0; i < sidecars.size(); ++i) {
-        auto m = sidecars.status(i)["failover"]["maintenance"];
+        json m;
+        EXPECT_TRUE(testing::wait_until(
+            [&] { return (m = sidecars.status(i)["failover"]["maintenance"]).size() == 1; }, 5s,
+            50ms))
+            << i << ": " << m.dump();
         ASSERT_EQ(m.size(), 1U) << m.dump();
         EXPECT_EQ(m[0]["target"], cluster->node_id(victim));
         EXPECT_TRUE(m[0]["remaining_ms"].is_number());
@@ -104,6 +109,96 @@ TEST(Operator, MaintenanceHoldsOffTheFailoverUntilItIsLifted) {
     ASSERT_EQ(off.exit_code, 0) << off.out << off.err;
     cluster->wait_until_master(heir, 20s);
     auto done = sidecars.wait_attempt(cluster->node_id(victim), {"converged"}, 20s);
+    EXPECT_TRUE(done.is_object()) << sidecars.leader_status()["failover"].dump();
+}
+
+// Maintenance is cluster state (issue #5): set through the leader, replicated by the vote,
+// shown by every watcher, and kept by the next leader after the one that took it is gone.
+TEST(Operator, MaintenanceIsKeptByTheNextLeader) {
+    auto cluster = testing::RedisCluster::create(tutorial_cluster());
+    Sidecars sidecars(*cluster, 3, "  enabled: true\n");
+    ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
+    const std::size_t victim = cluster->master_indices().at(0);
+    const std::size_t heir = cluster->replica_of(victim).at(0);
+    const std::string victim_address = cluster->addresses().at(victim);
+    const std::string victim_id = cluster->node_id(victim);
+    int leader = -1;
+    ASSERT_TRUE(testing::wait_until([&] { return (leader = sidecars.leader()) >= 0; }, 10s, 100ms));
+    const auto old_leader = static_cast<std::size_t>(leader);
+    std::vector<std::size_t> followers;
+    for (std::size_t i = 0; i < sidecars.size(); ++i) {
+        if (i != old_leader) {
+            followers.push_back(i);
+        }
+    }
+
+    // A follower refuses and names the leader; through every admin URL it succeeds.
+    auto refused = ctl(sidecars, {followers.at(0)}, {"maintenance", "on", victim_address});
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.err.find("not the leader"), std::string::npos) << refused.err;
+    auto on = ctl(sidecars, all_of(sidecars), {"maintenance", "on", victim_address});
+    ASSERT_EQ(on.exit_code, 0) << on.out << on.err;
+    EXPECT_NE(on.out.find("maintenance on for node " + victim_id), std::string::npos) << on.out;
+    // Committed (a majority holds it), and every follower shows it, in /v1/status and in
+    // picketctl's table.
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return sidecars.status(old_leader)["vote"]["maintenance_committed"] == true; }, 5s,
+        50ms));
+    for (auto f : followers) {
+        json m;
+        ASSERT_TRUE(testing::wait_until(
+            [&] { return (m = sidecars.status(f)["failover"]["maintenance"]).size() == 1; }, 5s,
+            50ms))
+            << m.dump();
+        EXPECT_EQ(m[0]["target"], victim_id);
+        EXPECT_TRUE(m[0]["remaining_ms"].is_null()) << "until turned off";
+        auto table =
+            testing::run_process({PICKETCTL_PATH, "--url", sidecars.url(f), "status"}, 10s);
+        EXPECT_NE(table.out.find("MAINTENANCE"), std::string::npos) << table.out;
+        EXPECT_NE(table.out.find("node " + victim_id + "  until turned off"), std::string::npos)
+            << table.out;
+    }
+
+    // The leader that took it is gone; a follower leads now and must know it.
+    sidecars.kill(old_leader);
+    int next = -1;
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return (next = sidecars.leader()) >= 0 && next != leader; }, 15s, 100ms))
+        << sidecars.logs();
+    const auto new_leader = static_cast<std::size_t>(next);
+    EXPECT_EQ(sidecars.status(new_leader)["failover"]["maintenance"].size(), 1U);
+
+    cluster->node(victim).kill();
+    auto vetoed = sidecars.wait_attempt(victim_id, {"vetoed"}, 30s);
+    ASSERT_TRUE(vetoed.is_object())
+        << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    EXPECT_NE(vetoed["reason"].get<std::string>().find("maintenance"), std::string::npos)
+        << vetoed.dump();
+    // The new leader's recorded event says why.
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            const json st = sidecars.status(new_leader);  // the loop must not outlive it
+            for (const auto& e : st["events"]) {
+                if (e["kind"] == "failover_blocked" &&
+                    e["detail"].get<std::string>().find("is in maintenance") != std::string::npos) {
+                    return true;
+                }
+            }
+            return false;
+        },
+        5s, 100ms))
+        << sidecars.status(new_leader)["events"].dump();
+    auto check =
+        testing::run_process({PICKETCTL_PATH, "--url", sidecars.url(new_leader), "check"}, 10s);
+    EXPECT_EQ(check.exit_code, 1);
+    EXPECT_NE(check.out.find("maintenance"), std::string::npos) << check.out;
+    EXPECT_EQ(cluster->node(heir).info_field("replication", "role"), "slave");
+
+    // Lifted through the new leader: the failover proceeds.
+    auto off = ctl(sidecars, {new_leader}, {"maintenance", "off", victim_address});
+    ASSERT_EQ(off.exit_code, 0) << off.out << off.err;
+    cluster->wait_until_master(heir, 30s);
+    auto done = sidecars.wait_attempt(victim_id, {"converged"}, 30s);
     EXPECT_TRUE(done.is_object()) << sidecars.leader_status()["failover"].dump();
 }
 

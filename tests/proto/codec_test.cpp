@@ -22,7 +22,18 @@ FailoverRecord sample_record() {
     r.phase = RecordPhase::kCommandSent;
     r.odown_watchers = {"w1", "w2", "w3"};
     r.committed = true;
+    r.attempt = 2;
     return r;
+}
+
+MaintenanceSet sample_maintenance() {
+    MaintenanceSet m;
+    m.term = 6;
+    m.seq = 3;
+    m.entries.push_back(MaintenanceEntry{"cluster", "cluster", false, {}, "ops@127.0.0.1"});
+    m.entries.push_back(MaintenanceEntry{"0-5460", "shard", true, 90000ms, "ann@10.0.0.1:5500"});
+    m.entries.push_back(MaintenanceEntry{"a1b2c3", "node", true, 1ms, ""});
+    return m;
 }
 
 Opinion sample_opinion() {
@@ -63,9 +74,11 @@ void expect_round_trip(const Message& m) {
 TEST(Codec, EveryMessageTypeRoundTrips) {
     expect_round_trip(Message{5, PreVote{}});
     expect_round_trip(Message{5, RequestVote{}});
-    expect_round_trip(Message{5, VoteReply{true, false, {sample_record(), sample_record()}}});
-    expect_round_trip(Message{5, VoteReply{false, true, {}}});
-    expect_round_trip(Message{6, Heartbeat{9, 800ms, {sample_record()}}});
+    expect_round_trip(Message{5, VoteReply{true, false, {sample_record(), sample_record()}, {}}});
+    expect_round_trip(Message{5, VoteReply{false, true, {}, {}}});
+    expect_round_trip(Message{6, Heartbeat{9, 800ms, {sample_record()}, {}}});
+    expect_round_trip(Message{6, Heartbeat{9, 800ms, {sample_record()}, sample_maintenance()}});
+    expect_round_trip(Message{5, VoteReply{true, false, {sample_record()}, sample_maintenance()}});
     expect_round_trip(Message{6, HeartbeatReply{9, true, {sample_opinion()}}});
     expect_round_trip(Message{6, HeartbeatReply{0, false, {}}});
     expect_round_trip(
@@ -76,6 +89,45 @@ TEST(Codec, OpinionsTravelAsMillisecondDurations) {
     const std::string wire =
         encode_frame(envelope(Message{1, HeartbeatReply{1, true, {sample_opinion()}}}));
     EXPECT_NE(wire.find("$4\r\n1350\r\n"), std::string::npos);
+}
+
+TEST(Codec, RecordsCarryTheirAttemptAndMaintenanceItsRemainingDuration) {
+    const std::string wire = encode_frame(
+        envelope(Message{1, Heartbeat{1, 0ms, {sample_record()}, sample_maintenance()}}));
+    // The attempt is the record's 10th element; a window's remaining time is in ms.
+    EXPECT_NE(wire.find("*10\r\n$7\r\nshard-0"), std::string::npos);
+    EXPECT_NE(wire.find("$5\r\nshard\r\n$1\r\n1\r\n$5\r\n90000\r\n"), std::string::npos);
+    // A version-1 record (9 elements) is refused on the wire...
+    auto v1 = records_to_reply({sample_record()});
+    v1.elements[0].elements.pop_back();
+    EXPECT_FALSE(records_from_reply(v1));
+    // ...and read, as attempt 0, from an old state file.
+    auto old = records_from_reply(v1, /*legacy=*/true);
+    ASSERT_TRUE(old);
+    EXPECT_EQ(old->at(0).attempt, 0U);
+}
+
+TEST(Codec, RejectsBadMaintenance) {
+    auto bad = [](MaintenanceEntry e) {
+        MaintenanceSet m;
+        m.entries.push_back(std::move(e));
+        return !decode_frame(encode_frame(envelope(Message{1, Heartbeat{1, 0ms, {}, m}})));
+    };
+    EXPECT_TRUE(bad(MaintenanceEntry{"x", "rack", false, {}, ""}));  // unknown kind
+    EXPECT_TRUE(bad(MaintenanceEntry{"", "node", false, {}, ""}));   // no target
+    EXPECT_TRUE(bad(MaintenanceEntry{"x", "node", true, std::chrono::hours(24 * 32), ""}));
+    EXPECT_FALSE(bad(MaintenanceEntry{"x", "node", true, std::chrono::hours(24 * 30), ""}));
+    MaintenanceSet many;
+    many.entries.assign(Limits::kMaxMaintenance + 1, MaintenanceEntry{"x", "node", false, {}, ""});
+    EXPECT_FALSE(decode_frame(encode_frame(envelope(Message{1, Heartbeat{1, 0ms, {}, many}}))));
+    // A window without an end carries no remaining time.
+    std::string wire = encode_frame(envelope(
+        Message{1, Heartbeat{1, 0ms, {}, MaintenanceSet{1, 1, {{"x", "node", false, {}, ""}}}}}));
+    const std::string from = "$1\r\nx\r\n$4\r\nnode\r\n$1\r\n0\r\n$1\r\n0\r\n";
+    const auto pos = wire.find(from);
+    ASSERT_NE(pos, std::string::npos);
+    wire.replace(pos, from.size(), "$1\r\nx\r\n$4\r\nnode\r\n$1\r\n0\r\n$1\r\n5\r\n");
+    EXPECT_FALSE(decode_frame(wire));
 }
 
 TEST(Codec, MacInputIsTheFrameWithoutTheMac) {
@@ -120,7 +172,7 @@ TEST(Codec, RejectsBadMacShape) {
 }
 
 TEST(Codec, EnforcesLimits) {
-    Heartbeat h;
+    Heartbeat h{};
     h.records.assign(Limits::kMaxRecords + 1, sample_record());
     EXPECT_FALSE(decode_frame(encode_frame(envelope(Message{1, h}))));
     h.records.resize(Limits::kMaxRecords);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <tuple>
 #include <utility>
 
 namespace picket::consensus {
@@ -48,6 +49,8 @@ std::string_view to_string(Event::Kind k) {
             return "record_committed";
         case Event::Kind::kVoteGranted:
             return "vote_granted";
+        case Event::Kind::kMaintenanceExpired:
+            return "maintenance_expired";
     }
     return "?";
 }
@@ -64,6 +67,12 @@ std::string_view to_string(ProposeError e) {
             return "too many unfinished records";
         case ProposeError::kInvalid:
             return "invalid record";
+        case ProposeError::kNoRecord:
+            return "no earlier attempt for this failure";
+        case ProposeError::kNotAborted:
+            return "the current attempt is not aborted";
+        case ProposeError::kAbortNotCommitted:
+            return "a majority does not hold the abort of the current attempt yet";
     }
     return "?";
 }
@@ -74,8 +83,9 @@ bool finished(const FailoverRecord& r) {
     return r.phase == RecordPhase::kDone || r.phase == RecordPhase::kAborted;
 }
 
-/// Paxos phase-1 merge: the highest term wins; within a term (one leader, one value) the
-/// furthest phase wins.
+/// Paxos phase-1 merge: the highest term wins; within a term (one leader) the latest
+/// attempt, then the furthest phase of it. A leader's attempts and phases only move
+/// forward, so (term, attempt, phase) orders everything one leader sent.
 void merge_record(std::map<RecordKey, FailoverRecord>& into, const FailoverRecord& r) {
     auto it = into.find(r.key);
     if (it == into.end()) {
@@ -83,9 +93,13 @@ void merge_record(std::map<RecordKey, FailoverRecord>& into, const FailoverRecor
         return;
     }
     FailoverRecord& have = it->second;
-    if (r.term > have.term || (r.term == have.term && r.phase > have.phase)) {
+    if (std::tie(r.term, r.attempt, r.phase) > std::tie(have.term, have.attempt, have.phase)) {
         have = r;
     }
+}
+
+bool newer(const proto::MaintenanceSet& a, const proto::MaintenanceSet& b) {
+    return std::tie(a.term, a.seq) > std::tie(b.term, b.seq);
 }
 
 /// Keeps a merged record set within proto::Limits::kMaxRecords: finished records go first.
@@ -125,6 +139,8 @@ Consensus::Consensus(Config config, PersistentState loaded, std::uint64_t rng_se
         r.committed = false;
         merge_record(records_, r);
     }
+    last_now_ = now;
+    load_maintenance(loaded.maintenance, now);
     mark_dirty();  // the new incarnation must be durable before anything is sent
     // A restarted watcher has forgotten that it heard from a leader: withhold (pre)votes
     // for the longest election timeout (LogCabin's withholdVotesUntil).
@@ -151,7 +167,113 @@ PersistentState Consensus::persistent_state() const {
     s.voted_for = voted_for_;
     s.incarnation = incarnation_;
     s.records = record_list();
+    s.maintenance = maintenance_set(last_now_);
     return s;
+}
+
+proto::MaintenanceSet Consensus::maintenance_set(TimePoint now) const {
+    proto::MaintenanceSet m;
+    m.term = maintenance_term_;
+    m.seq = maintenance_seq_;
+    for (const auto& [target, w] : maintenance_) {
+        proto::MaintenanceEntry e = w.entry;
+        if (w.until) {
+            if (*w.until <= now) {
+                continue;  // ended; the leader drops it at its next tick
+            }
+            e.timed = true;
+            e.remaining = *w.until - now;
+        } else {
+            e.timed = false;
+            e.remaining = Duration::zero();
+        }
+        m.entries.push_back(std::move(e));
+    }
+    return m;
+}
+
+void Consensus::load_maintenance(const proto::MaintenanceSet& set, TimePoint now) {
+    maintenance_term_ = set.term;
+    maintenance_seq_ = set.seq;
+    maintenance_.clear();
+    for (const auto& e : set.entries) {
+        if (e.target.empty()) {
+            continue;
+        }
+        Window w{e, std::nullopt};
+        if (e.timed) {
+            w.until = now + e.remaining;
+        }
+        w.entry.remaining = Duration::zero();
+        maintenance_[e.target] = std::move(w);
+    }
+}
+
+std::vector<proto::MaintenanceEntry> Consensus::maintenance(TimePoint now) const {
+    return maintenance_set(now).entries;
+}
+
+bool Consensus::maintenance_committed() const {
+    return role_ == Role::kLeader && maintenance_round_ != 0 &&
+           majority_acked_round() >= maintenance_round_;
+}
+
+Expected<void, ProposeError> Consensus::set_maintenance(proto::MaintenanceEntry entry, bool on,
+                                                        TimePoint now) {
+    last_now_ = std::max(last_now_, now);
+    if (role_ != Role::kLeader) {
+        return unexpected(ProposeError::kNotLeader);
+    }
+    if (entry.target.empty() || (on && entry.kind.empty())) {
+        return unexpected(ProposeError::kInvalid);
+    }
+    if (!on) {
+        if (maintenance_.erase(entry.target) == 0) {
+            return {};
+        }
+    } else {
+        if (maintenance_.size() >= proto::Limits::kMaxMaintenance &&
+            !maintenance_.contains(entry.target)) {
+            return unexpected(ProposeError::kTooManyRecords);
+        }
+        Window w{entry, std::nullopt};
+        if (entry.timed) {
+            w.until = now + entry.remaining;
+        }
+        w.entry.remaining = Duration::zero();
+        maintenance_[entry.target] = std::move(w);
+    }
+    maintenance_term_ = term_;
+    maintenance_seq_ += 1;
+    maintenance_round_ = round_ + 1;
+    mark_dirty();
+    send_heartbeats(now);  // replicate at once
+    return {};
+}
+
+void Consensus::expire_maintenance(TimePoint now) {
+    bool changed = false;
+    for (auto it = maintenance_.begin(); it != maintenance_.end();) {
+        if (it->second.until && *it->second.until <= now) {
+            emit(Event{Event::Kind::kMaintenanceExpired,
+                       term_,
+                       config_.self,
+                       it->first,
+                       {},
+                       {},
+                       it->second.entry.kind});
+            it = maintenance_.erase(it);
+            changed = true;
+        } else {
+            ++it;
+        }
+    }
+    if (changed) {
+        maintenance_term_ = term_;
+        maintenance_seq_ += 1;
+        maintenance_round_ = round_ + 1;
+        mark_dirty();
+    }
 }
 
 Status Consensus::status(TimePoint now) const {
@@ -176,6 +298,8 @@ Status Consensus::status(TimePoint now) const {
         }
     }
     st.records = record_list();
+    st.maintenance = maintenance(now);
+    st.maintenance_committed = maintenance_committed();
     return st;
 }
 
@@ -217,6 +341,8 @@ void Consensus::clear_leader_state() {
     lease_until_ = TimePoint::min();
     commit_round_.clear();
     acted_.clear();
+    phase_round_.clear();
+    maintenance_round_ = 0;
     opinions_.clear();
     for (auto& [key, r] : records_) {
         r.committed = false;
@@ -242,6 +368,7 @@ void Consensus::become_follower(Term term, TimePoint now) {
     role_ = Role::kFollower;
     votes_.clear();
     vote_records_.clear();
+    vote_maintenance_.reset();
 }
 
 void Consensus::step_down(TimePoint now, std::string reason) {
@@ -264,6 +391,7 @@ void Consensus::start_prevote(TimePoint now) {
     last_leader_contact_.reset();
     votes_ = {config_.self};
     vote_records_.clear();
+    vote_maintenance_.reset();
     reset_election_timer(now);
     emit(Event{Event::Kind::kElectionStarted, term_ + 1, {}, {}, {}, {}, "prevote"});
     if (votes_.size() >= config_.majority()) {
@@ -287,6 +415,7 @@ void Consensus::start_election(TimePoint now) {
     last_leader_contact_.reset();
     votes_ = {config_.self};
     vote_records_ = records_;  // our own acceptor state counts as our vote's records
+    vote_maintenance_ = maintenance_set(now);
     reset_election_timer(now);
     emit(Event{Event::Kind::kElectionStarted, term_, {}, {}, {}, {}, "vote"});
     if (votes_.size() >= config_.majority()) {
@@ -310,10 +439,21 @@ void Consensus::become_leader(TimePoint now) {
     records_ = std::move(vote_records_);
     vote_records_.clear();
     votes_.clear();
+    // The maintenance set too: the highest (term, seq) among the votes, re-stamped with our
+    // term, so a set any earlier leader had committed is ours now.
+    if (vote_maintenance_) {
+        load_maintenance(*vote_maintenance_, now);
+        vote_maintenance_.reset();
+    }
+    maintenance_term_ = term_;
+    maintenance_seq_ = 0;
+    maintenance_round_ = 1;
+    mark_dirty();
     for (auto& [key, r] : records_) {
         r.term = term_;
         r.committed = false;
         commit_round_[key] = 1;
+        phase_round_[key] = 1;
         if (!finished(r)) {
             emit(Event{Event::Kind::kRecordAdopted,
                        term_,
@@ -344,12 +484,14 @@ void Consensus::become_leader(TimePoint now) {
 // ---------------------------------------------------------------------------
 
 void Consensus::tick(TimePoint now) {
+    last_now_ = std::max(last_now_, now);
     switch (role_) {
         case Role::kLeader:
             check_quorum(now);
             if (role_ != Role::kLeader) {
                 break;
             }
+            expire_maintenance(now);
             if (now >= next_heartbeat_) {
                 send_heartbeats(now);
             }
@@ -380,6 +522,7 @@ void Consensus::tick(TimePoint now) {
 }
 
 void Consensus::step(const WatcherId& from, const proto::Message& m, TimePoint now) {
+    last_now_ = std::max(last_now_, now);
     if (from == config_.self || !std::binary_search(peers_.begin(), peers_.end(), from)) {
         return;  // the Authenticator already drops these; never trust a caller blindly
     }
@@ -406,15 +549,15 @@ void Consensus::step(const WatcherId& from, const proto::Message& m, TimePoint n
 void Consensus::handle_prevote(const WatcherId& from, Term term, TimePoint now) {
     // Grant only what a real vote could get, without changing any state.
     const bool grant = term > term_ && !heard_from_leader_recently(now) && !withholding_votes(now);
-    output_.messages.push_back(
-        Outgoing{from, proto::Message{grant ? term : term_, proto::VoteReply{grant, true, {}}}});
+    output_.messages.push_back(Outgoing{
+        from, proto::Message{grant ? term : term_, proto::VoteReply{grant, true, {}, {}}}});
 }
 
 void Consensus::handle_request_vote(const WatcherId& from, Term term, TimePoint now) {
     // Leader stickiness (thesis §4.2.3) and the restart rule: while we may still be part
     // of a leader's lease, we neither vote nor adopt the candidate's term.
     if (term < term_ || heard_from_leader_recently(now) || withholding_votes(now)) {
-        send(from, proto::VoteReply{false, false, {}});
+        send(from, proto::VoteReply{false, false, {}, {}});
         return;
     }
     if (term > term_) {
@@ -427,9 +570,9 @@ void Consensus::handle_request_vote(const WatcherId& from, Term term, TimePoint 
         reset_election_timer(now);
         emit(Event{Event::Kind::kVoteGranted, term_, from, {}, {}, {}, {}});
         // Paxos phase 1b: our promise comes with every record we accepted.
-        send(from, proto::VoteReply{true, false, record_list()});
+        send(from, proto::VoteReply{true, false, record_list(), maintenance_set(now)});
     } else {
-        send(from, proto::VoteReply{false, false, {}});
+        send(from, proto::VoteReply{false, false, {}, {}});
     }
 }
 
@@ -464,6 +607,9 @@ void Consensus::handle_vote_reply(const WatcherId& from, Term term, const proto:
     if (votes_.insert(from).second) {
         for (const auto& rec : r.records) {
             merge_record(vote_records_, rec);
+        }
+        if (!vote_maintenance_ || newer(r.maintenance, *vote_maintenance_)) {
+            vote_maintenance_ = r.maintenance;
         }
     }
     if (votes_.size() >= config_.majority()) {
@@ -502,6 +648,14 @@ void Consensus::handle_heartbeat(const WatcherId& from, Term term, const proto::
     cap_records(mirrored);
     if (mirrored != records_) {
         records_ = std::move(mirrored);
+        mark_dirty();
+    }
+    // The maintenance set likewise; a new version is persisted before the reply. The same
+    // version again only refreshes when timed windows end (by the leader's clock).
+    const bool new_version =
+        h.maintenance.term != maintenance_term_ || h.maintenance.seq != maintenance_seq_;
+    load_maintenance(h.maintenance, now);
+    if (new_version) {
         mark_dirty();
     }
     send(from, proto::HeartbeatReply{h.round, true, local_sdown_opinions(now)});
@@ -555,6 +709,7 @@ void Consensus::handle_opinion(const WatcherId& from, Term term, const proto::Op
 }
 
 void Consensus::set_opinion(const proto::Opinion& o, TimePoint now) {
+    last_now_ = std::max(last_now_, now);
     auto it = local_opinions_.find(o.node);
     const bool was_sdown = it != local_opinions_.end() && it->second.opinion.sdown;
     const bool changed =
@@ -577,6 +732,7 @@ void Consensus::set_opinion(const proto::Opinion& o, TimePoint now) {
 }
 
 void Consensus::set_safe_mode(bool on, TimePoint now) {
+    last_now_ = std::max(last_now_, now);
     if (on && !safe_mode_) {
         // Void the lease, and only rounds sent after safe mode ends may restore it.
         lease_until_ = TimePoint::min();
@@ -609,9 +765,10 @@ void Consensus::send_heartbeats(TimePoint now) {
     round_sent_at_[round_] = now;
     next_heartbeat_ = now + config_.heartbeat_interval;
     const auto records = record_list();
+    const auto maintenance = maintenance_set(now);
     const Duration remaining = lease_valid(now) ? lease_until_ - now : Duration::zero();
     for (const auto& p : peers_) {
-        send(p, proto::Heartbeat{round_, remaining, records});
+        send(p, proto::Heartbeat{round_, remaining, records, maintenance});
     }
     if (peers_.empty()) {
         update_commit_and_lease(now);
@@ -764,6 +921,7 @@ void Consensus::evaluate_odown(TimePoint now) {
 }
 
 Expected<FailoverRecord, ProposeError> Consensus::propose(FailoverRecord record, TimePoint now) {
+    last_now_ = std::max(last_now_, now);
     if (role_ != Role::kLeader) {
         return unexpected(ProposeError::kNotLeader);
     }
@@ -783,6 +941,7 @@ Expected<FailoverRecord, ProposeError> Consensus::propose(FailoverRecord record,
         r.committed = false;
         r.odown_watchers = od->second.sdown_watchers;
         commit_round_[r.key] = round_ + 1;
+        phase_round_[r.key] = round_ + 1;
         acted_.erase(r.key);
         mark_dirty();
         send_heartbeats(now);
@@ -809,8 +968,10 @@ Expected<FailoverRecord, ProposeError> Consensus::propose(FailoverRecord record,
     record.phase = RecordPhase::kDecided;
     record.committed = false;
     record.odown_watchers = od->second.sdown_watchers;
+    record.attempt = 0;
     records_[record.key] = record;
     commit_round_[record.key] = round_ + 1;
+    phase_round_[record.key] = round_ + 1;
     mark_dirty();
     send_heartbeats(now);  // replicate at once, not on the next heartbeat
     maybe_act(now);
@@ -818,6 +979,7 @@ Expected<FailoverRecord, ProposeError> Consensus::propose(FailoverRecord record,
 }
 
 bool Consensus::report_progress(const RecordKey& key, RecordPhase phase, TimePoint now) {
+    last_now_ = std::max(last_now_, now);
     if (role_ != Role::kLeader) {
         return false;
     }
@@ -826,9 +988,63 @@ bool Consensus::report_progress(const RecordKey& key, RecordPhase phase, TimePoi
         return false;
     }
     it->second.phase = phase;
+    phase_round_[key] = round_ + 1;
     mark_dirty();
-    (void)now;
+    if (phase == RecordPhase::kAborted) {
+        // Replicated at once: the next attempt waits for a majority to hold the abort.
+        send_heartbeats(now);
+    }
     return true;
+}
+
+bool Consensus::abort_committed(const RecordKey& key) const {
+    if (role_ != Role::kLeader) {
+        return false;
+    }
+    auto it = records_.find(key);
+    auto pr = phase_round_.find(key);
+    return it != records_.end() && it->second.phase == RecordPhase::kAborted &&
+           pr != phase_round_.end() && pr->second <= majority_acked_round();
+}
+
+Expected<FailoverRecord, ProposeError> Consensus::propose_attempt(FailoverRecord record,
+                                                                  TimePoint now) {
+    last_now_ = std::max(last_now_, now);
+    if (role_ != Role::kLeader) {
+        return unexpected(ProposeError::kNotLeader);
+    }
+    if (record.key.shard.empty() || record.key.failed_master.empty() || record.replica.empty()) {
+        return unexpected(ProposeError::kInvalid);
+    }
+    auto existing = records_.find(record.key);
+    if (existing == records_.end()) {
+        return unexpected(ProposeError::kNoRecord);
+    }
+    if (existing->second.phase != RecordPhase::kAborted) {
+        return unexpected(ProposeError::kNotAborted);
+    }
+    if (!abort_committed(record.key)) {
+        return unexpected(ProposeError::kAbortNotCommitted);
+    }
+    auto od = odown_.find(record.key.failed_master);
+    if (od == odown_.end()) {
+        return unexpected(ProposeError::kNotOdown);
+    }
+    FailoverRecord& r = existing->second;
+    r.attempt += 1;
+    r.replica = record.replica;
+    r.mode = record.mode;
+    r.term = term_;
+    r.phase = RecordPhase::kDecided;
+    r.committed = false;
+    r.odown_watchers = od->second.sdown_watchers;
+    commit_round_[r.key] = round_ + 1;
+    phase_round_[r.key] = round_ + 1;
+    acted_.erase(r.key);
+    mark_dirty();
+    send_heartbeats(now);
+    maybe_act(now);
+    return records_.at(record.key);
 }
 
 }  // namespace picket::consensus

@@ -11,7 +11,9 @@ namespace picket::consensus {
 
 namespace {
 
-constexpr std::string_view kMagic = "PICKETSTATE 1 ";
+constexpr std::string_view kMagic = "PICKETSTATE 2 ";
+/// Written before the maintenance set and record attempts (protocol version 1).
+constexpr std::string_view kMagicV1 = "PICKETSTATE 1 ";
 
 Unexpected<StateFileError> fail(StateFileError::Kind k, std::string m) {
     return unexpected(StateFileError{k, std::move(m)});
@@ -25,7 +27,8 @@ std::string encode_state(const PersistentState& s) {
     proto::encode_reply(
         Reply::array(
             {Reply::string(std::to_string(s.term)), Reply::string(s.voted_for.value_or("")),
-             Reply::string(std::to_string(s.incarnation)), proto::records_to_reply(s.records)}),
+             Reply::string(std::to_string(s.incarnation)), proto::records_to_reply(s.records),
+             proto::maintenance_to_reply(s.maintenance)}),
         payload);
     std::string out(kMagic);
     out += std::to_string(payload.size());
@@ -38,7 +41,8 @@ std::string encode_state(const PersistentState& s) {
 
 Expected<PersistentState, StateFileError> decode_state(std::string_view bytes) {
     using K = StateFileError::Kind;
-    if (bytes.substr(0, kMagic.size()) != kMagic) {
+    const bool v1 = bytes.substr(0, kMagicV1.size()) == kMagicV1;
+    if (bytes.substr(0, kMagic.size()) != kMagic && !v1) {
         const bool prefix = bytes.size() < kMagic.size() && kMagic.substr(0, bytes.size()) == bytes;
         return fail(prefix ? K::kTruncated : K::kBadMagic,
                     "not a picket state file (or an unknown version): it must start with '" +
@@ -68,8 +72,10 @@ Expected<PersistentState, StateFileError> decode_state(std::string_view bytes) {
         return fail(K::kChecksum, "state file checksum mismatch: the file is corrupted");
     }
     auto reply = resp::parse_one(payload, proto::peer_reader_limits());
-    if (!reply || !reply->is_array() || reply->elements.size() != 4) {
-        return fail(K::kMalformed, "state file payload is not a 4-element array");
+    const std::size_t want = v1 ? 4 : 5;
+    if (!reply || !reply->is_array() || reply->elements.size() != want) {
+        return fail(K::kMalformed,
+                    "state file payload is not a " + std::to_string(want) + "-element array");
     }
     const auto& e = reply->elements;
     PersistentState s;
@@ -79,9 +85,16 @@ Expected<PersistentState, StateFileError> decode_state(std::string_view bytes) {
         e[2].type != resp::ReplyType::kString || !term || !incarnation) {
         return fail(K::kMalformed, "state file payload has bad term, vote or incarnation");
     }
-    auto records = proto::records_from_reply(e[3]);
+    auto records = proto::records_from_reply(e[3], /*legacy=*/v1);
     if (!records) {
         return fail(K::kMalformed, "state file records: " + records.error().message);
+    }
+    if (!v1) {
+        auto maintenance = proto::maintenance_from_reply(e[4]);
+        if (!maintenance) {
+            return fail(K::kMalformed, "state file maintenance: " + maintenance.error().message);
+        }
+        s.maintenance = std::move(*maintenance);
     }
     s.term = *term;
     if (!e[1].str.empty()) {
@@ -118,7 +131,8 @@ std::optional<std::string_view> read_bulk(std::string_view bytes, std::size_t& a
 }  // namespace
 
 std::optional<std::uint64_t> salvage_incarnation(std::string_view bytes) {
-    if (bytes.substr(0, kMagic.size()) != kMagic) {
+    const bool v1 = bytes.substr(0, kMagicV1.size()) == kMagicV1;
+    if (bytes.substr(0, kMagic.size()) != kMagic && !v1) {
         return std::nullopt;
     }
     const auto eol = bytes.find('\n');
@@ -126,7 +140,7 @@ std::optional<std::uint64_t> salvage_incarnation(std::string_view bytes) {
         return std::nullopt;
     }
     std::size_t at = eol + 1;
-    if (bytes.substr(at, 4) != "*4\r\n") {
+    if (bytes.substr(at, 4) != (v1 ? "*4\r\n" : "*5\r\n")) {
         return std::nullopt;
     }
     at += 4;

@@ -18,7 +18,7 @@ namespace picket::proto {
 
 /// The protocol version this build speaks. Frames of any other version are dropped
 /// (PROTOCOL.md, "Versions").
-inline constexpr std::uint32_t kProtocolVersion = 1;
+inline constexpr std::uint32_t kProtocolVersion = 2;
 
 /// Hard limits on what a peer can make us decode.
 struct Limits {
@@ -32,6 +32,12 @@ struct Limits {
     static constexpr std::size_t kMaxFrameBytes = 1u << 20;
     /// Longest duration on the wire (a day, in ms): larger values are nonsense.
     static constexpr std::int64_t kMaxDurationMs = 24LL * 3600 * 1000;
+    /// Most maintenance windows in one set.
+    static constexpr std::size_t kMaxMaintenance = 256;
+    /// Longest maintenance window left (31 days, in ms; the admin API allows 30).
+    static constexpr std::int64_t kMaxMaintenanceMs = 31LL * 24 * 3600 * 1000;
+    /// Longest maintenance target (a shard's slot ranges can be long) and `by` text.
+    static constexpr std::size_t kMaxTargetBytes = 1024;
 };
 
 /// Reader limits for a peer connection (smaller than for Redis replies).
@@ -88,7 +94,12 @@ FrameKind classify(const resp::Reply& reply);
 /// consensus state file so there is one record encoding.
 resp::Reply records_to_reply(const std::vector<FailoverRecord>& records);
 /// Decodes what records_to_reply() produced, with the same limits as on the wire.
-Expected<std::vector<FailoverRecord>, DecodeError> records_from_reply(const resp::Reply& reply);
+/// `legacy` also accepts version-1 records (9 elements, attempt 0): old state files.
+Expected<std::vector<FailoverRecord>, DecodeError> records_from_reply(const resp::Reply& reply,
+                                                                      bool legacy = false);
+/// The maintenance set as a RESP array (the Heartbeat/VoteReply body part), and back.
+resp::Reply maintenance_to_reply(const MaintenanceSet& set);
+Expected<MaintenanceSet, DecodeError> maintenance_from_reply(const resp::Reply& reply);
 
 /// Appends the RESP encoding of a reply tree (bulk strings, integers, arrays) to `out`.
 void encode_reply(const resp::Reply& r, std::string& out);

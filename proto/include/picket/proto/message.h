@@ -71,12 +71,17 @@ struct RecordKey {
 };
 
 /// A failover decision, replicated to a majority of watchers before anyone acts on it.
-/// The value (replica, mode) of a key never changes once any leader could have committed
-/// it: a new leader adopts the highest-term record per key (Paxos phase 1).
+/// The value is (attempt, replica, mode). A new leader adopts the highest (term, attempt,
+/// phase) record per key (Paxos phase 1). Within one attempt the value never changes; a
+/// leader may open attempt n + 1 with another replica only once attempt n can no longer
+/// land: its abort is committed to a majority and its replica was seen dead or still a
+/// replica afterwards (docs/failover.md, "Switching to another candidate").
 struct FailoverRecord {
     RecordKey key;
     /// Term of the leader that last (re-)proposed it.
     Term term = 0;
+    /// Which attempt at this failure, from 0; each attempt has its own replica.
+    std::uint32_t attempt = 0;
     /// The replica to promote.
     std::string replica;
     FailoverMode mode = FailoverMode::kForce;
@@ -88,6 +93,34 @@ struct FailoverRecord {
     bool committed = false;
 
     friend bool operator==(const FailoverRecord&, const FailoverRecord&) = default;
+};
+
+/// One maintenance window (issue #5: no automatic failover of what it covers), as it
+/// travels: what is left of it as a duration, never a clock reading.
+struct MaintenanceEntry {
+    /// "cluster", a shard's slot ranges ("0-5460"), or a Redis node id.
+    std::string target;
+    /// "cluster", "shard" or "node".
+    std::string kind;
+    /// False: until turned off. True: ends `remaining` after it was sent (receiver's clock).
+    bool timed = false;
+    Duration remaining{};
+    /// Who turned it on (the admin API's caller), for status pages.
+    std::string by;
+
+    friend bool operator==(const MaintenanceEntry&, const MaintenanceEntry&) = default;
+};
+
+/// The cluster's maintenance windows, replicated by the leader like the records: a single
+/// Paxos register. `term` is the term of the leader that last replicated it (re-stamped
+/// when a new leader adopts it), `seq` counts its changes within that term; a new leader
+/// adopts the highest (term, seq) among its votes.
+struct MaintenanceSet {
+    Term term = 0;
+    std::uint64_t seq = 0;
+    std::vector<MaintenanceEntry> entries;
+
+    friend bool operator==(const MaintenanceSet&, const MaintenanceSet&) = default;
 };
 
 /// Wire names of the message types (PROTOCOL.md).
@@ -121,6 +154,8 @@ struct VoteReply {
     bool prevote = false;
     /// The voter's failover records (only in granted real votes): phase 1 of Paxos.
     std::vector<FailoverRecord> records;
+    /// The voter's maintenance set (only in granted real votes; empty otherwise).
+    MaintenanceSet maintenance;
 
     friend bool operator==(const VoteReply&, const VoteReply&) = default;
 };
@@ -134,6 +169,8 @@ struct Heartbeat {
     Duration lease_remaining{};
     /// All of the leader's failover records; the follower mirrors them.
     std::vector<FailoverRecord> records;
+    /// The leader's maintenance windows; the follower mirrors and persists them too.
+    MaintenanceSet maintenance;
 
     friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
 };

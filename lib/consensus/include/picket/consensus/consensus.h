@@ -62,18 +62,19 @@ struct Action {
 /// What happened, for logs, metrics and webhooks (the shell turns events into them).
 struct Event {
     enum class Kind : std::uint8_t {
-        kElectionStarted,  ///< pre-vote (detail "prevote") or vote round for `term`
-        kBecameLeader,     ///< this watcher won `term`
-        kLeaderKnown,      ///< a follower heard from `leader` in `term`
-        kSteppedDown,      ///< this leader stopped leading; `detail` says why
-        kLeaderLost,       ///< a follower stopped hearing from its leader
-        kQuorumLost,       ///< the leader lost contact with a majority (check-quorum)
-        kQuorumRegained,   ///< a leader exists again after a quorum loss
-        kOdownDeclared,    ///< `node` is ODOWN: `watchers` say SDOWN; `detail` evidence
-        kOdownCleared,     ///< `node` is no longer ODOWN; `detail` says why
-        kRecordAdopted,    ///< a new leader adopted `record` from its votes
-        kRecordCommitted,  ///< `record` is held by a majority in this term
-        kVoteGranted,      ///< this watcher voted for `leader` in `term`
+        kElectionStarted,     ///< pre-vote (detail "prevote") or vote round for `term`
+        kBecameLeader,        ///< this watcher won `term`
+        kLeaderKnown,         ///< a follower heard from `leader` in `term`
+        kSteppedDown,         ///< this leader stopped leading; `detail` says why
+        kLeaderLost,          ///< a follower stopped hearing from its leader
+        kQuorumLost,          ///< the leader lost contact with a majority (check-quorum)
+        kQuorumRegained,      ///< a leader exists again after a quorum loss
+        kOdownDeclared,       ///< `node` is ODOWN: `watchers` say SDOWN; `detail` evidence
+        kOdownCleared,        ///< `node` is no longer ODOWN; `detail` says why
+        kRecordAdopted,       ///< a new leader adopted `record` from its votes
+        kRecordCommitted,     ///< `record` is held by a majority in this term
+        kVoteGranted,         ///< this watcher voted for `leader` in `term`
+        kMaintenanceExpired,  ///< leader: the timed maintenance window `node` (target) ended
     };
     Kind kind;
     Term term = 0;
@@ -98,11 +99,14 @@ struct Output {
 
 /// Why propose() refused.
 enum class ProposeError : std::uint8_t {
-    kNotLeader,       ///< only the leader proposes
-    kNotOdown,        ///< the failed master is not ODOWN at this leader
-    kKeyExists,       ///< a record for this failure exists: finish that one (records())
-    kTooManyRecords,  ///< proto::Limits::kMaxRecords unfinished records
-    kInvalid,         ///< empty ids
+    kNotLeader,          ///< only the leader proposes
+    kNotOdown,           ///< the failed master is not ODOWN at this leader
+    kKeyExists,          ///< a record for this failure exists: finish that one (records())
+    kTooManyRecords,     ///< proto::Limits::kMaxRecords unfinished records
+    kInvalid,            ///< empty ids
+    kNoRecord,           ///< propose_attempt(): no earlier attempt for this failure
+    kNotAborted,         ///< propose_attempt(): the current attempt is not aborted
+    kAbortNotCommitted,  ///< propose_attempt(): a majority does not hold the abort yet
 };
 std::string_view to_string(ProposeError e);
 
@@ -134,6 +138,10 @@ struct Status {
     /// Leader only: nodes currently ODOWN.
     std::vector<std::string> odown;
     std::vector<FailoverRecord> records;
+    /// The maintenance windows in force (timed ones with what is left), and whether a
+    /// majority holds the current set in this term (leader only; followers: false).
+    std::vector<proto::MaintenanceEntry> maintenance;
+    bool maintenance_committed = false;
 };
 
 /// The pure state machine of one watcher. Owned by the shell (or the simulation), used
@@ -167,9 +175,34 @@ class Consensus {
     /// the same key is reopened with its original replica and mode (the value of a key
     /// never changes); any other existing record is kKeyExists.
     Expected<FailoverRecord, ProposeError> propose(FailoverRecord record, TimePoint now);
+    /// Leader only: opens the next attempt at a failure whose current attempt can no longer
+    /// land, with another value (`record.replica`, `record.mode`): the current record must
+    /// be aborted and its abort held by a majority in this term (abort_committed()), and
+    /// the master still ODOWN. The shell checks the rest (the earlier replica was seen dead
+    /// or still a replica after the abort, the masters' vote throttle). Returns the record
+    /// as stored, attempt + 1, phase decided; replicated at once, executed once committed.
+    Expected<FailoverRecord, ProposeError> propose_attempt(FailoverRecord record, TimePoint now);
+    /// Leader only: the record of `key` is aborted and a majority acknowledged a heartbeat
+    /// round of this term that carried the abort (so no later leader can adopt an earlier
+    /// phase of this attempt and execute it).
+    bool abort_committed(const RecordKey& key) const;
     /// Leader only: the shell reports how execution went (kCommandSent, kDone, kAborted).
-    /// Phases only move forward; anything else is ignored. Returns whether it applied.
+    /// Phases only move forward; anything else is ignored. Returns whether it applied. An
+    /// abort is replicated at once.
     bool report_progress(const RecordKey& key, proto::RecordPhase phase, TimePoint now);
+
+    /// Leader only: turns a maintenance window on (replacing the one of the same target)
+    /// or off (by target; `entry.kind`, `timed`, `remaining`, `by` are then ignored). The
+    /// set is replicated at once; maintenance_committed() tells when a majority holds it.
+    /// kInvalid for an empty target or kind; switching off a target not in maintenance
+    /// changes nothing and is not an error.
+    Expected<void, ProposeError> set_maintenance(proto::MaintenanceEntry entry, bool on,
+                                                 TimePoint now);
+    /// The maintenance windows in force at `now` (timed ones with what is left; expired
+    /// ones left out), on every role: a follower holds what its leader last replicated.
+    std::vector<proto::MaintenanceEntry> maintenance(TimePoint now) const;
+    /// Leader only: a majority acknowledged a round of this term carrying the current set.
+    bool maintenance_committed() const;
 
     /// True when get_output() has something.
     bool has_output() const;
@@ -251,6 +284,11 @@ class Consensus {
     bool heard_from_leader_recently(TimePoint now) const;
     bool withholding_votes(TimePoint now) const { return now < withhold_votes_until_; }
     std::vector<FailoverRecord> record_list() const;
+    /// The maintenance set as it travels and is persisted: timed windows aged to `now`.
+    proto::MaintenanceSet maintenance_set(TimePoint now) const;
+    /// Replaces the maintenance windows by `set`, received at `now`.
+    void load_maintenance(const proto::MaintenanceSet& set, TimePoint now);
+    void expire_maintenance(TimePoint now);
     std::vector<proto::Opinion> local_sdown_opinions(TimePoint now) const;
     std::uint64_t majority_acked_round() const;
     void clear_leader_state();
@@ -269,6 +307,20 @@ class Consensus {
     std::uint64_t incarnation_ = 0;
     /// The accepted failover records, one per key (the Paxos acceptor state).
     std::map<RecordKey, FailoverRecord> records_;
+    /// One accepted maintenance window; timed ones end at `until` on our clock.
+    struct Window {
+        proto::MaintenanceEntry entry;
+        std::optional<TimePoint> until;
+        friend bool operator==(const Window&, const Window&) = default;
+    };
+    /// The accepted maintenance set (the same acceptor state, one register): its version
+    /// (term of the leader that last replicated it, changes within that term) and windows
+    /// by target.
+    Term maintenance_term_ = 0;
+    std::uint64_t maintenance_seq_ = 0;
+    std::map<std::string, Window> maintenance_;
+    /// The latest `now` seen by any input: persisted windows are aged to it.
+    TimePoint last_now_{};
     /// Durable state changed since the last get_output().
     bool dirty_ = false;
 
@@ -295,6 +347,8 @@ class Consensus {
     std::set<WatcherId> votes_;
     /// Records collected from granted votes, highest term per key (Paxos phase 1).
     std::map<RecordKey, FailoverRecord> vote_records_;
+    /// The highest-(term, seq) maintenance set among the granted votes (phase 1 too).
+    std::optional<proto::MaintenanceSet> vote_maintenance_;
 
     // --- Leader ---
     std::map<WatcherId, Peer> peer_state_;
@@ -311,6 +365,11 @@ class Consensus {
     std::map<RecordKey, std::uint64_t> commit_round_;
     /// Records an Action was emitted for in this term.
     std::set<RecordKey> acted_;
+    /// Per record key: the first round of this term that carried its current phase (an
+    /// abort is "committed" once a majority acknowledged it).
+    std::map<RecordKey, std::uint64_t> phase_round_;
+    /// The first round of this term that carried the current maintenance set.
+    std::uint64_t maintenance_round_ = 0;
     /// Opinions received, by watcher then Redis node.
     std::map<WatcherId, std::map<std::string, HeldOpinion>> opinions_;
     /// Nodes currently declared ODOWN.

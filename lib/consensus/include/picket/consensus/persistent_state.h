@@ -25,6 +25,10 @@ struct PersistentState {
     std::uint64_t incarnation = 0;
     /// Failover records it accepted (the Paxos acceptor state), one per key.
     std::vector<proto::FailoverRecord> records;
+    /// The cluster's maintenance windows it accepted from a leader (the same Paxos
+    /// acceptor state, for one register). Timed windows hold what was left when written:
+    /// a watcher that restarts counts them again from its start (longer, never shorter).
+    proto::MaintenanceSet maintenance;
 
     friend bool operator==(const PersistentState&, const PersistentState&) = default;
 };
@@ -36,8 +40,9 @@ struct StateFileError {
     std::string message;
 };
 
-/// File format: "PICKETSTATE 1 <payload bytes> <sha256 hex>\n" then the payload, a RESP
-/// array (proto's encoder). Deterministic.
+/// File format: "PICKETSTATE 2 <payload bytes> <sha256 hex>\n" then the payload, a RESP
+/// array (proto's encoder): term, voted_for, incarnation, records, maintenance.
+/// Deterministic. Version-1 files (no maintenance, records without an attempt) still load.
 std::string encode_state(const PersistentState& state);
 
 /// Decodes a state file. Truncated, corrupted or foreign input is an error with a clear
