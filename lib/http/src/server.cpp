@@ -7,7 +7,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <list>
+
 #include "picket/io/listen.h"
+#include "session.h"
 
 namespace picket::http {
 
@@ -44,6 +46,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     awaitable<void> serve(std::shared_ptr<beast::tcp_stream> stream);
     awaitable<void> reject(tcp::socket socket);
 
+    detail::SessionContext context() { return {limits, handler, stats, stopped}; }
+
     tcp::acceptor acceptor;
     ServerLimits limits;
     Handler handler;
@@ -53,11 +57,19 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::list<std::weak_ptr<beast::tcp_stream>> streams;
 };
 
-namespace {
+namespace detail {
 
-bhttp::response<bhttp::string_body> to_beast(const Response& r, unsigned version, bool keep_alive,
-                                             bool head) {
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+namespace {
+std::string lower(std::string s) {
+    for (auto& c : s) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return s;
+}
+}  // namespace
+
+BeastResponse to_beast(const Response& r, unsigned version, bool keep_alive, bool head) {
+    BeastResponse res{static_cast<bhttp::status>(r.status), version};
     res.set(bhttp::field::server, "picket");
     res.set(bhttp::field::content_type, r.content_type);
     res.set(bhttp::field::cache_control, "no-store");
@@ -74,19 +86,50 @@ bhttp::response<bhttp::string_body> to_beast(const Response& r, unsigned version
     return res;
 }
 
-std::string lower(std::string s) {
-    for (auto& c : s) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+std::optional<Response> read_error_response(const beast::error_code& ec) {
+    if (ec == bhttp::error::header_limit) {
+        return Response::text(431, "request header fields too large\n");
     }
-    return s;
+    if (ec == bhttp::error::body_limit) {
+        return Response::text(413, "request body too large\n");
+    }
+    if (ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::connection_reset) {
+        return std::nullopt;
+    }
+    return Response::text(400, "bad request: " + ec.message() + "\n");
 }
 
-}  // namespace
+BeastResponse answer(BeastRequest& req, const PeerInfo& peer, const SessionContext& ctx) {
+    Request r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    const auto q = r.target.find('?');
+    r.path = r.target.substr(0, q);
+    r.query = q == std::string::npos ? std::string() : r.target.substr(q + 1);
+    for (const auto& field : req) {
+        r.headers[lower(std::string(field.name_string()))] = std::string(field.value());
+    }
+    r.body = std::move(req.body());
+    r.peer = peer.address;
+    r.from_loopback = peer.loopback;
+    Response response;
+    try {
+        response = ctx.handler(r);
+    } catch (const std::exception& e) {
+        // A handler bug must not take the daemon down with it; it is still a bug.
+        response = Response::text(500, std::string("internal error: ") + e.what() + "\n");
+    }
+    return to_beast(response, req.version(), req.keep_alive() && !ctx.stopped,
+                    req.method() == bhttp::verb::head);
+}
+
+}  // namespace detail
 
 awaitable<void> Server::Impl::reject(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     stream.expires_after(limits.request_timeout);
-    auto res = to_beast(Response::text(503, "too many connections\n"), 11, false, false);
+    auto res = detail::to_beast(Response::text(503, "too many connections\n"), 11, false, false);
     co_await bhttp::async_write(stream, res, kAsTuple);
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -95,83 +138,13 @@ awaitable<void> Server::Impl::reject(tcp::socket socket) {
 awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream) {
     auto self = shared_from_this();
     ++stats.open_connections;
-    beast::flat_buffer buffer(limits.max_header_bytes + limits.max_body_bytes);
     beast::error_code ec;
     const auto remote = stream->socket().remote_endpoint(ec);
-    const std::string peer =
+    detail::PeerInfo peer;
+    peer.address =
         ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
-    const bool loopback = !ec && remote.address().is_loopback();
-    bool first = true;
-    while (!stopped) {
-        bhttp::request_parser<bhttp::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-        parser.body_limit(limits.max_body_bytes);
-        // The first request must arrive whole within request_timeout; between keep-alive
-        // requests the connection may idle for idle_timeout.
-        stream->expires_after(first ? limits.request_timeout : limits.idle_timeout);
-        auto [rec, n] = co_await bhttp::async_read_header(*stream, buffer, parser, kAsTuple);
-        if (!rec) {
-            stream->expires_after(limits.request_timeout);
-            std::tie(rec, n) = co_await bhttp::async_read(*stream, buffer, parser, kAsTuple);
-        }
-        first = false;
-        if (rec) {
-            if (rec == bhttp::error::end_of_stream || rec == asio::error::operation_aborted) {
-                break;
-            }
-            unsigned status = 0;
-            std::string why;
-            if (rec == bhttp::error::header_limit) {
-                status = 431;
-                why = "request header fields too large";
-            } else if (rec == bhttp::error::body_limit) {
-                status = 413;
-                why = "request body too large";
-            } else if (rec != beast::error::timeout && rec != asio::error::eof &&
-                       rec != asio::error::connection_reset) {
-                status = 400;
-                why = "bad request: " + rec.message();
-            }
-            ++stats.bad_requests;
-            if (status != 0) {
-                stream->expires_after(limits.request_timeout);
-                auto res = to_beast(Response::text(status, why + "\n"), 11, false, false);
-                co_await bhttp::async_write(*stream, res, kAsTuple);
-            }
-            break;
-        }
-        ++stats.requests;
-        auto& req = parser.get();
-        Request r;
-        r.method = std::string(req.method_string());
-        r.target = std::string(req.target());
-        const auto q = r.target.find('?');
-        r.path = r.target.substr(0, q);
-        r.query = q == std::string::npos ? std::string() : r.target.substr(q + 1);
-        for (const auto& field : req) {
-            r.headers[lower(std::string(field.name_string()))] = std::string(field.value());
-        }
-        r.body = std::move(req.body());
-        r.peer = peer;
-        r.from_loopback = loopback;
-        Response response;
-        try {
-            response = handler(r);
-        } catch (const std::exception& e) {
-            // A handler bug must not take the daemon down with it; it is still a bug.
-            response = Response::text(500, std::string("internal error: ") + e.what() + "\n");
-        }
-        const bool keep_alive = req.keep_alive() && !stopped;
-        auto res = to_beast(response, req.version(), keep_alive, req.method() == bhttp::verb::head);
-        stream->expires_after(limits.request_timeout);
-        auto [wec, wn] = co_await bhttp::async_write(*stream, res, kAsTuple);
-        if (wec || !keep_alive) {
-            break;
-        }
-    }
-    beast::error_code ignored;
-    stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream->close();
+    peer.loopback = !ec && remote.address().is_loopback();
+    co_await detail::serve_connection(*stream, std::move(peer), context());
     --stats.open_connections;
 }
 

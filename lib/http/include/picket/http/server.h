@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "picket/base/expected.h"
 
@@ -69,6 +70,15 @@ struct ServerStats {
     std::uint64_t bad_requests = 0;  ///< malformed, oversized or timed out
     std::size_t open_connections = 0;
 };
+
+/// Answers one connection's bytes without a socket, through the same connection loop the
+/// server runs: `bytes` are parsed as one or more (pipelined) HTTP/1.1 requests under
+/// `limits`, each answered by `handler`, until the bytes end, a request asks to close, or
+/// one is malformed or oversized (answered 400/413/431 and the connection closed). Returns
+/// everything the server would have written back. For fuzzing and tests; `stats`, when
+/// given, counts as the server's would.
+std::string serve_bytes(std::string_view bytes, const ServerLimits& limits, const Handler& handler,
+                        ServerStats* stats = nullptr);
 
 /// Listens on one address and serves requests with `handler` until stop().
 class Server {
