@@ -239,6 +239,10 @@ TEST_P(ChoiceExclusion, ExcludesWithReason) {
     EXPECT_EQ(*choice.chosen, id('e'));
     EXPECT_EQ(choice.candidates.back().node_id, id('d'));
     EXPECT_NE(choice.reason.find("1 excluded"), std::string::npos) << choice.reason;
+    // The record says why the excluded one was passed over.
+    EXPECT_NE(choice.reason.find("; " + id('d') + " (" + d->address + ") " + c.reason),
+              std::string::npos)
+        << choice.reason;
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ChoiceExclusion,

@@ -363,6 +363,14 @@ Choice choose_replica(const ChoiceInput& in) {
     choice.reason = "promote " + *choice.chosen + " (" + best.address + "): " + describe(best) +
                     "; " + std::to_string(eligible - 1) + " other eligible, " +
                     std::to_string(choice.candidates.size() - eligible) + " excluded";
+    // Every exclusion with its reason, so the record and the alert say why a replica that
+    // might have looked better (e.g. a lower priority) was passed over.
+    for (const auto& c : choice.candidates) {
+        if (c.exclusion) {
+            choice.reason += "; " + (c.node_id.empty() ? c.address : c.node_id) + " (" + c.address +
+                             ") " + c.reason;
+        }
+    }
     return choice;
 }
 
