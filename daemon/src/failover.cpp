@@ -209,7 +209,9 @@ void FailoverService::on_tick(TimePoint now) {
             continue;  // the pre-failover hook said no; 'picketctl failover --force' clears it
         }
         if (auto why = settling(key, now); !why.empty()) {
-            set_state(attempts_[key], "waiting", why, "failover_waiting");
+            auto& a = attempts_[key];
+            a.record.key = key;  // a new attempt: its events name the shard and master
+            set_state(a, "waiting", why, "failover_waiting");
             continue;
         }
         if (auto sent = force_sent_.find(key); sent != force_sent_.end()) {

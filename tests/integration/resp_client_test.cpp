@@ -325,6 +325,35 @@ TEST(RespClientRedis, PausedServerHitsTheDeadlineAndRecovers) {
     EXPECT_EQ(client.connections_made(), 1u);
 }
 
+TEST(RespClientRedis, ALateReplyGoesToOnLateInsteadOfBeingDropped) {
+    auto node = RedisNode::start(standalone(), "late");
+    boost::asio::io_context io;
+    Client client(io.get_executor(), options_for(*node));
+    ASSERT_TRUE(await(io, client.exec(Command{"PING"})));
+
+    node->pause();
+    std::vector<Reply> late;
+    auto r = await(io, client.exec(Command{"ECHO", "slow"}, 200ms,
+                                   [&late](Reply reply) { late.push_back(std::move(reply)); }));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::kTimeout) << r.error().message;
+    // Timed out without on_late: dropped as before.
+    auto dropped = await(io, client.exec(Command{"ECHO", "dropped"}, 200ms));
+    ASSERT_FALSE(dropped);
+    EXPECT_TRUE(late.empty());
+
+    node->resume();
+    ASSERT_TRUE(run_until(
+        io, [&] { return !late.empty(); }, 5s));
+    io.run_for(100ms);
+    ASSERT_EQ(late.size(), 1u) << "only the call that asked for it";
+    EXPECT_EQ(late[0], Reply::string("slow"));
+    // The pipeline stays in order: the next call gets its own reply.
+    auto next = await(io, client.exec(Command{"ECHO", "next"}, 5s));
+    ASSERT_TRUE(next) << describe(next);
+    EXPECT_EQ(*next, Reply::string("next"));
+}
+
 TEST(RespClientRedis, ReconnectsAfterRestart) {
     auto node = RedisNode::start(standalone(), "restarted");
     boost::asio::io_context io;

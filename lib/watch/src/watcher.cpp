@@ -285,7 +285,15 @@ awaitable<void> Watcher::ping(std::string address) {
     auto alive = alive_;
     auto* client = conns_.at(address)->client.get();
     const TimePoint sent = clock_();
-    auto result = co_await client->exec(ping_command(), to_millis(options_.ping_timeout));
+    // A reply after the deadline still proves the node alive when it answered: it is
+    // reported as a (slow) probe. Without it a live master behind a path slower than
+    // ping_timeout looked unresponsive and was failed over (chaos scenario i).
+    auto on_late = [this, alive, address, sent](resp::Reply reply) {
+        if (*alive && running_) {
+            on_late_reply(address, sent, reply);
+        }
+    };
+    auto result = co_await client->exec(ping_command(), to_millis(options_.ping_timeout), on_late);
     if (!*alive || !running_) {
         co_return;
     }
@@ -300,6 +308,20 @@ awaitable<void> Watcher::ping(std::string address) {
     detect::Probe probe{
         probe_outcome(result), sent, clock_(),
         result ? (result->is_error() ? result->str : std::string()) : result.error().message};
+    detector_.on_probe(address, probe);
+    if (hooks_.on_probe) {
+        hooks_.on_probe(address, probe);
+    }
+    drain();
+}
+
+void Watcher::on_late_reply(const std::string& address, TimePoint sent, const resp::Reply& reply) {
+    if (conns_.find(address) == conns_.end()) {
+        return;
+    }
+    const Expected<resp::Reply, resp::ClientError> result = reply;
+    detect::Probe probe{probe_outcome(result), sent, clock_(),
+                        reply.is_error() ? reply.str : std::string()};
     detector_.on_probe(address, probe);
     if (hooks_.on_probe) {
         hooks_.on_probe(address, probe);

@@ -116,6 +116,8 @@ struct Pending {
     std::size_t expected;
     std::vector<Reply> replies;
     std::optional<ClientError> error;
+    /// Set when the waiter gave up (deadline) and wants a late reply anyway.
+    std::function<void(Reply)> on_late;
 };
 
 /// The byte stream: a plain TCP socket, or TLS over it after the handshake.
@@ -256,6 +258,9 @@ awaitable<void> read_loop(std::shared_ptr<Connection> c) {
                 auto done = std::move(front);
                 c->pending.pop_front();
                 done->signal.fire();  // a timed-out request has no waiter: a no-op
+                if (done->on_late && done->replies.size() == 1) {
+                    done->on_late(std::move(done->replies.front()));
+                }
             }
         }
     }
@@ -304,7 +309,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     awaitable<Expected<void, ClientError>> dial(Clock::time_point deadline);
     awaitable<Expected<std::vector<Reply>, ClientError>> roundtrip(
         const std::shared_ptr<Connection>& c, const std::vector<Command>& commands,
-        Clock::time_point deadline);
+        Clock::time_point deadline, std::function<void(Reply)> on_late = {});
+    awaitable<Expected<std::vector<Reply>, ClientError>> exec(std::vector<Command> commands,
+                                                              Clock::time_point deadline,
+                                                              std::function<void(Reply)> on_late);
 
     asio::any_io_executor executor;
     ClientOptions opt;
@@ -322,7 +330,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
 awaitable<Expected<std::vector<Reply>, ClientError>> Client::Impl::roundtrip(
     const std::shared_ptr<Connection>& c, const std::vector<Command>& commands,
-    Clock::time_point deadline) {
+    Clock::time_point deadline, std::function<void(Reply)> on_late) {
     if (!c->open) {
         co_return unexpected(error(ErrorKind::kClosed, "connection closed"));
     }
@@ -341,6 +349,7 @@ awaitable<Expected<std::vector<Reply>, ClientError>> Client::Impl::roundtrip(
         if (Clock::now() < deadline) {
             co_return unexpected(error(ErrorKind::kCancelled, "cancelled"));
         }
+        p->on_late = std::move(on_late);  // still pending: its reply may come yet
         co_return unexpected(error(ErrorKind::kTimeout, commands.front().name() + " timed out"));
     }
     if (p->error) {
@@ -523,18 +532,37 @@ awaitable<Expected<Reply, ClientError>> Client::exec(
     co_return std::move(replies->front());
 }
 
+awaitable<Expected<std::vector<Reply>, ClientError>> Client::Impl::exec(
+    std::vector<Command> commands, Clock::time_point deadline, std::function<void(Reply)> on_late) {
+    if (commands.empty()) {
+        co_return std::vector<Reply>{};
+    }
+    if (auto up = co_await ensure_connected(deadline); !up) {
+        co_return unexpected(up.error());
+    }
+    auto c = conn;
+    co_return co_await roundtrip(c, commands, deadline, std::move(on_late));
+}
+
 awaitable<Expected<std::vector<Reply>, ClientError>> Client::exec(
     std::vector<Command> commands, std::optional<std::chrono::milliseconds> timeout) {
     auto self = impl_;  // the Impl outlives this coroutine even if the Client does not
     const auto deadline = Clock::now() + timeout.value_or(self->opt.command_timeout);
-    if (commands.empty()) {
-        co_return std::vector<Reply>{};
+    co_return co_await self->exec(std::move(commands), deadline, {});
+}
+
+awaitable<Expected<Reply, ClientError>> Client::exec(Command command,
+                                                     std::chrono::milliseconds timeout,
+                                                     std::function<void(Reply)> on_late) {
+    auto self = impl_;
+    const auto deadline = Clock::now() + timeout;
+    std::vector<Command> one;
+    one.push_back(std::move(command));
+    auto replies = co_await self->exec(std::move(one), deadline, std::move(on_late));
+    if (!replies) {
+        co_return unexpected(std::move(replies).error());
     }
-    if (auto up = co_await self->ensure_connected(deadline); !up) {
-        co_return unexpected(up.error());
-    }
-    auto c = self->conn;
-    co_return co_await self->roundtrip(c, commands, deadline);
+    co_return std::move(replies->front());
 }
 
 void Client::close() {

@@ -117,6 +117,13 @@ class Client {
     boost::asio::awaitable<Expected<Reply, ClientError>> exec(
         Command command, std::optional<std::chrono::milliseconds> timeout = {});
 
+    /// As exec(command, timeout); when the call times out, a reply that still comes later
+    /// is handed to `on_late` (on the client's executor) instead of being dropped. A
+    /// failure detector uses it: a late reply proves the server alive when it answered.
+    boost::asio::awaitable<Expected<Reply, ClientError>> exec(Command command,
+                                                              std::chrono::milliseconds timeout,
+                                                              std::function<void(Reply)> on_late);
+
     /// Sends several commands in one write and awaits all replies (in order).
     boost::asio::awaitable<Expected<std::vector<Reply>, ClientError>> exec(
         std::vector<Command> commands, std::optional<std::chrono::milliseconds> timeout = {});
