@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 PREFIX = "pkchaos-"
 SWITCH = PREFIX + "sw"
@@ -443,7 +444,9 @@ class Lab:
         nodes = {}
         for line in vm.redis_cli("cluster", "nodes").splitlines():
             f = line.split()
-            if len(f) < 8:
+            # Not a node line: e.g. "LOADING Redis is loading the dataset in memory" from a
+            # Redis just restarted (scenario h restarts one every round).
+            if len(f) < 8 or len(f[0]) != 40 or not f[6].isdigit():
                 continue
             nodes[f[0]] = {"addr": f[1].split("@")[0], "flags": f[2].split(","), "master": f[3],
                            "epoch": int(f[6]), "slots": f[8:]}
@@ -1109,13 +1112,15 @@ def scenario_f(lab):
     try:
         wait_until(f"{replica.name} promoted", lambda: lab.role(replica) == "master", 60, 0.1)
         t_promoted = time.time() - t0
-        # Hold the stop until another watcher leads and has finished (or 20 s).
+        # Hold the stop until another watcher leads (or 20 s); when the stopped leader had
+        # not promoted yet, until the new leader's history shows it did.
         new_leader = None
         for _ in range(40):
             s = [lab.status(vm) for vm in lab.others(leader)]
             leads = [vm.name for vm, st in zip(lab.others(leader), s)
                      if st and st.get("vote", {}).get("role") == "leader"]
-            if leads and lab.promotions(lab.others(leader)):
+            if leads and (lab.promotions(lab.others(leader)) or
+                          "failover_promoted" in before_stop):
                 new_leader = leads[0]
                 break
             time.sleep(0.5)
@@ -1541,8 +1546,14 @@ def main():
         except KeyboardInterrupt as e:
             results.append((name, "INTERRUPTED", {"error": str(e)}, time.time() - t0))
             interrupted = True
-        except (Failure, subprocess.TimeoutExpired) as e:
-            results.append((name, "FAIL", {"error": str(e)}, time.time() - t0))
+        except Exception as e:
+            # Anything but a Failure or a timeout is a harness bug: still a FAIL with the
+            # logs, and the next scenario runs.
+            expected = isinstance(e, (Failure, subprocess.TimeoutExpired))
+            what = str(e) if expected else repr(e)
+            if not expected:
+                traceback.print_exc()
+            results.append((name, "FAIL", {"error": what}, time.time() - t0))
             if lab:
                 lab.failed = True
                 lab.dump()
