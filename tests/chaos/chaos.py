@@ -1042,6 +1042,11 @@ def check_writers(writers, seed_vm):
     return out
 
 
+def current_leader(lab):
+    """The VM whose picketd leads, waiting (at most 20 s) while the vote has no single one."""
+    return lab.vm_by_name(wait_until("a single leader", lab.leader, 20, 0.5))
+
+
 def kill_master_setup(lab, avoid):
     """A master VM (not in `avoid`), its replica, a client VM, writers into its shard (one
     async, one with WAIT 1), after 2 s of writes."""
@@ -1096,7 +1101,7 @@ def scenario_f(lab):
     promotion."""
     point = lab.args.f_point or F_POINTS[_runs["f"] % len(F_POINTS)]
     _runs["f"] += 1
-    leader = lab.vm_by_name(lab.leader())
+    leader = current_leader(lab)
     victim, replica, writers = kill_master_setup(lab, [leader])
     tail = LogTail(leader)
     log(f"f: kill -9 {victim.name}'s redis; SIGSTOP {leader.name} (leader) at {point}")
@@ -1145,7 +1150,7 @@ def scenario_g(lab):
     _runs["g"] += 1
     rng = random.Random(lab.args.seed + run_no)
     point = F_POINTS[run_no % 2]
-    leader = lab.vm_by_name(lab.leader())
+    leader = current_leader(lab)
     victim, replica, writers = kill_master_setup(lab, [leader])
     others = [vm for vm in lab.vms if vm is not leader]
     if (run_no // 2) % 2 == 0:
@@ -1289,7 +1294,7 @@ def set_delays(vm, delays):
     os.rename(vm.proxy_control + ".tmp", vm.proxy_control)
 
 
-def sdown_lines(lab, address, tails):
+def sdown_lines(address, tails):
     return sum(1 for t in tails.values() for line in t.poll().splitlines()
                if "SDOWN" in line and address in line)
 
@@ -1310,7 +1315,7 @@ def scenario_i(lab):
             if len(f) >= 4 and f[2].startswith("127.0.0.1:78"):
                 proxied += 1
     expect(proxied >= 15, f"only {proxied} peer connections go through the proxies")
-    leader = lab.vm_by_name(lab.leader())
+    leader = current_leader(lab)
     before = lab.terms()
     log(f"i: 200-800 ms jitter on every peer link of {leader.name} (leader) for {duration} s")
     set_delays(leader, {f"peer-{o.name}": [200, 800] for o in lab.others(leader)})
@@ -1363,13 +1368,13 @@ def scenario_i(lab):
         time.sleep(8)
         odown = sum(1 for t in tails.values() for line in t.poll().splitlines()
                     if "odown_declared" in line)
-        vetoed = sum(1 for t in tails.values() for line in t.poll().splitlines()
-                     if "vote: failover_" in line)
+        failover_events = sum(1 for t in tails.values() for line in t.poll().splitlines()
+                              if "vote: failover_" in line)
         blocked = sum(1 for t in tails.values() for line in t.poll().splitlines()
                       if "vote: failover_blocked" in line and "the master is alive" in line)
-        res[f"master_delay_{label}_sdown_events"] = sdown_lines(lab, maddr, tails)
+        res[f"master_delay_{label}_sdown_events"] = sdown_lines(maddr, tails)
         res[f"master_delay_{label}_odown_events"] = odown
-        res[f"master_delay_{label}_failover_events"] = vetoed
+        res[f"master_delay_{label}_failover_events"] = failover_events
         res[f"master_delay_{label}_blocked_master_alive"] = blocked
         promos = lab.promotions()
         changed = master_changes(lab)
@@ -1400,7 +1405,7 @@ def scenario_j(lab):
     timeouts-only wait measured on the real clock, and the history's decided_unix is the
     executor's (fake) wall clock."""
     tails = {vm.name: LogTail(vm) for vm in lab.vms}
-    leader = lab.vm_by_name(lab.leader())
+    leader = current_leader(lab)
     before = lab.terms()
     steps = [{leader: 3600}, {leader: -3600, lab.vms[0]: 86400},
              {leader: 0, lab.vms[1]: -86400, lab.vms[2]: 7200}, {vm: 0 for vm in lab.vms}]
@@ -1417,7 +1422,7 @@ def scenario_j(lab):
     # A failover timed across clock jumps: the master's Redis is stopped (timeouts-only
     # evidence, so the decision waits cluster_node_timeout + 1 s), and during that wait the
     # leader's wall clock jumps back 2 h and another watcher's forward 1 day.
-    leader = lab.vm_by_name(lab.leader())
+    leader = current_leader(lab)
     offsets = {vm.name: 3600 if vm is leader else 600 * vm.index for vm in lab.vms}
     for vm in lab.vms:
         lab.set_clock_offset(vm, offsets[vm.name])
