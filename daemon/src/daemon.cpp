@@ -161,15 +161,19 @@ int Daemon::run() {
     http_ = std::move(*server);
     if (!config_.http.admin_token.empty()) {
         const auto& admin = config_.http.admin_listen;
-        if (admin.is_unix() || config_.http.admin_tls.enabled) {
+        if (config_.http.admin_tls.enabled) {
             spdlog::error(
-                "http.admin_listen {}: the admin API serves plain HTTP on a loopback "
-                "address only in this version (no unix socket, no admin_tls yet)",
+                "http.admin_listen {}: admin_tls is not built in this version; the admin API "
+                "serves plain HTTP on a loopback address or a unix socket",
                 admin.to_string());
             return 1;
         }
-        auto a = http::Server::listen(io_.get_executor(), admin.tcp.host, admin.tcp.port, limits,
-                                      [this](const http::Request& r) { return handle_admin(r); });
+        auto handler = [this](const http::Request& r) { return handle_admin(r); };
+        auto a = admin.is_unix()
+                     ? http::Server::listen_unix(io_.get_executor(), admin.unix_path,
+                                                 config_.http.admin_socket_mode, limits, handler)
+                     : http::Server::listen(io_.get_executor(), admin.tcp.host, admin.tcp.port,
+                                            limits, handler);
         if (!a) {
             spdlog::error("admin API: {}", a.error());
             return 1;

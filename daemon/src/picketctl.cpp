@@ -8,6 +8,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdio>
@@ -44,7 +45,8 @@ constexpr const char* kUsage = R"(usage: picketctl [--url URL] COMMAND
   history [--json]     past failovers kept by this watcher: phases, timings, reasons
   check-config FILE    validate a picketd configuration file
 
-Operator actions (admin API: --admin-url, default http://127.0.0.1:7702, repeatable;
+Operator actions (admin API: --admin-url http://HOST:PORT or unix:/PATH (picketd's
+http.admin_listen), default http://127.0.0.1:7702, repeatable;
 token from --token-file FILE or $PICKET_ADMIN_TOKEN_FILE):
   maintenance on|off TARGET [--for DURATION]
                        no automatic failover of TARGET (cluster, a shard's slot ranges,
@@ -65,24 +67,34 @@ token from --token-file FILE or $PICKET_ADMIN_TOKEN_FILE):
 struct Target {
     std::string host;
     std::string port;
+    /// For unix:/path URLs: the socket path (host and port unused).
+    std::string unix_path;
 };
 
 picket::Expected<Target, std::string> parse_url(const std::string& url) {
+    if (url.rfind("unix:", 0) == 0) {
+        const std::string path = url.substr(5);
+        if (path.empty() || path.front() != '/') {
+            return picket::unexpected("a unix socket URL is unix:/absolute/path: '" + url + "'");
+        }
+        return Target{"localhost", "", path};
+    }
     const std::string prefix = "http://";
     if (url.rfind(prefix, 0) != 0) {
-        return picket::unexpected("only http:// URLs are supported here: '" + url + "'");
+        return picket::unexpected("only http:// and unix:/path URLs are supported here: '" + url +
+                                  "'");
     }
     std::string rest = url.substr(prefix.size());
     rest = rest.substr(0, rest.find('/'));
     const auto colon = rest.rfind(':');
     if (colon == std::string::npos || rest.empty()) {
-        return Target{rest, "80"};
+        return Target{rest, "80", {}};
     }
     std::string host = rest.substr(0, colon);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
         host = host.substr(1, host.size() - 2);
     }
-    return Target{host, rest.substr(colon + 1)};
+    return Target{host, rest.substr(colon + 1), {}};
 }
 
 struct Reply {
@@ -90,7 +102,30 @@ struct Reply {
     std::string body;
 };
 
-/// One HTTP exchange with a 5 s deadline for the whole of it.
+/// Writes `req` on a connected `stream` and reads the response into `status`/`body`, or
+/// says what failed in `error`. The stream's deadline covers the whole exchange.
+template <class Stream>
+void send_and_read(Stream& stream, http::request<http::string_body>& req,
+                   beast::flat_buffer& buffer, http::response_parser<http::string_body>& parser,
+                   std::string& error, unsigned& status, std::string& body) {
+    http::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
+        if (wec) {
+            error = "sending request: " + wec.message();
+            return;
+        }
+        http::async_read(stream, buffer, parser, [&](beast::error_code rec, std::size_t) {
+            if (rec) {
+                error = "reading response: " + rec.message();
+                return;
+            }
+            status = parser.get().result_int();
+            body = parser.get().body();
+        });
+    });
+}
+
+/// One HTTP exchange with a 5 s deadline for the whole of it, over TCP (http://host:port)
+/// or a unix socket (unix:/path, e.g. picketd's http.admin_listen).
 picket::Expected<Reply, std::string> http_exchange(const std::string& url, http::verb verb,
                                                    const std::string& path,
                                                    const std::string& token = {},
@@ -101,6 +136,7 @@ picket::Expected<Reply, std::string> http_exchange(const std::string& url, http:
     }
     asio::io_context io;
     beast::tcp_stream stream(io);
+    beast::basic_stream<asio::local::stream_protocol> unix_stream(io);
     std::string error;
     std::string body;
     unsigned status = 0;
@@ -121,36 +157,36 @@ picket::Expected<Reply, std::string> http_exchange(const std::string& url, http:
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
-    resolver.async_resolve(
-        target->host, target->port, [&](beast::error_code ec, tcp::resolver::results_type r) {
-            if (ec) {
-                error = "cannot resolve " + target->host + ": " + ec.message();
-                return;
-            }
-            stream.expires_after(std::chrono::seconds(5));
-            stream.async_connect(r, [&](beast::error_code cec, const tcp::endpoint&) {
+    if (!target->unix_path.empty()) {
+        unix_stream.expires_after(std::chrono::seconds(5));
+        unix_stream.async_connect(
+            asio::local::stream_protocol::endpoint(target->unix_path), [&](beast::error_code cec) {
                 if (cec) {
                     error = "cannot connect to picketd at " + url + ": " + cec.message() +
-                            " (is picketd running? is --url right?)";
+                            " (is picketd running? is http.admin_listen this socket? may this "
+                            "user open it?)";
                     return;
                 }
-                http::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
-                    if (wec) {
-                        error = "sending request: " + wec.message();
+                send_and_read(unix_stream, req, buffer, parser, error, status, body);
+            });
+    } else {
+        resolver.async_resolve(
+            target->host, target->port, [&](beast::error_code ec, tcp::resolver::results_type r) {
+                if (ec) {
+                    error = "cannot resolve " + target->host + ": " + ec.message();
+                    return;
+                }
+                stream.expires_after(std::chrono::seconds(5));
+                stream.async_connect(r, [&](beast::error_code cec, const tcp::endpoint&) {
+                    if (cec) {
+                        error = "cannot connect to picketd at " + url + ": " + cec.message() +
+                                " (is picketd running? is --url right?)";
                         return;
                     }
-                    http::async_read(stream, buffer, parser,
-                                     [&](beast::error_code rec, std::size_t) {
-                                         if (rec) {
-                                             error = "reading response: " + rec.message();
-                                             return;
-                                         }
-                                         status = parser.get().result_int();
-                                         body = parser.get().body();
-                                     });
+                    send_and_read(stream, req, buffer, parser, error, status, body);
                 });
             });
-        });
+    }
     io.run_for(std::chrono::seconds(6));
     if (!error.empty()) {
         return picket::unexpected(error);

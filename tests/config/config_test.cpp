@@ -363,6 +363,20 @@ TEST(ConfigErrors, AddressesAndListeners) {
     ASSERT_TRUE(r.has_value()) << r.error().to_string();
     EXPECT_TRUE(r->http.admin_listen.is_unix());
     EXPECT_EQ(r->http.admin_listen.to_string(), "unix:/run/picket/admin.sock");
+    EXPECT_EQ(r->http.admin_socket_mode, 0600U);  // the default: picketd's user only
+    // The socket's mode: 0600 or 0660, nothing looser; relative paths are refused.
+    r = parse(base +
+              "watcher: {id: w1}\nhttp:\n  admin_listen: unix:/run/picket/admin.sock\n"
+              "  admin_socket_mode: \"0660\"\n");
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+    EXPECT_EQ(r->http.admin_socket_mode, 0660U);
+    EXPECT_EQ(errors_of(base + "watcher: {id: w1}\nhttp:\n  admin_listen: unix:/a.sock\n"
+                               "  admin_socket_mode: \"0666\"\n"),
+              "picket.yml:5:22: http.admin_socket_mode: must be \"0600\" (picketd's user only) "
+              "or \"0660\" (and its group), not '0666'\n");
+    EXPECT_EQ(errors_of(base + "watcher: {id: w1}\nhttp:\n  admin_listen: unix:run/admin.sock\n"),
+              "picket.yml:4:17: http.admin_listen: unix socket path must be absolute "
+              "(unix:/run/...)\n");
 }
 
 TEST(ConfigErrors, SeveralErrorsInOneFileAreAllReportedInFileOrder) {

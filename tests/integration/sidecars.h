@@ -27,8 +27,10 @@ class Sidecars {
   public:
     /// `failover` is the body of the `failover:` section (indented by two spaces);
     /// `detection` is appended to the `detection:` section (after `down_after: 1s`).
+    /// `admin_unix_socket`: the admin API listens on <dir>/wI.admin.sock (mode 0600)
+    /// instead of loopback TCP; admin_url() is then "unix:<path>".
     Sidecars(const RedisCluster& cluster, std::size_t n, const std::string& failover,
-             const std::string& detection = "") {
+             const std::string& detection = "", bool admin_unix_socket = false) {
         using namespace std::chrono_literals;
         std::vector<std::uint16_t> peer_ports;
         for (std::size_t i = 0; i < n; ++i) {
@@ -45,6 +47,8 @@ class Sidecars {
         for (std::size_t i = 0; i < n; ++i) {
             const std::string id = "w" + std::to_string(i + 1);
             const std::string conf = dir_.path() + "/" + id + ".yml";
+            admin_sockets_.push_back(admin_unix_socket ? dir_.path() + "/" + id + ".admin.sock"
+                                                       : std::string());
             std::ofstream f(conf);
             f << "watcher:\n  id: " << id << "\n  peer_listen: 127.0.0.1:" << peer_ports[i]
               << "\n  http_listen: 127.0.0.1:" << http_ports_[i] << "\n  state_dir: " << dir_.path()
@@ -57,7 +61,9 @@ class Sidecars {
             }
             f << "cluster:\n  name: failover-test\n  seeds: [" << cluster.addresses().at(i)
               << "]\ndetection:\n  down_after: 1s\n"
-              << detection << "http:\n  admin_listen: 127.0.0.1:" << admin_ports_[i]
+              << detection << "http:\n  admin_listen: "
+              << (admin_unix_socket ? "unix:" + admin_sockets_[i]
+                                    : "127.0.0.1:" + std::to_string(admin_ports_[i]))
               << "\n  admin_token_file: " << token_file_ << "\nfailover:\n"
               << failover;
             f.close();
@@ -73,8 +79,12 @@ class Sidecars {
         return "http://127.0.0.1:" + std::to_string(http_ports_.at(i));
     }
     std::string admin_url(std::size_t i) const {
-        return "http://127.0.0.1:" + std::to_string(admin_ports_.at(i));
+        return admin_sockets_.at(i).empty()
+                   ? "http://127.0.0.1:" + std::to_string(admin_ports_.at(i))
+                   : "unix:" + admin_sockets_.at(i);
     }
+    /// The admin socket's path (empty when the admin API is on TCP).
+    const std::string& admin_socket(std::size_t i) const { return admin_sockets_.at(i); }
     const std::string& token_file() const { return token_file_; }
     ChildProcess& process(std::size_t i) { return *processes_.at(i); }
 
@@ -196,6 +206,7 @@ class Sidecars {
     std::vector<std::string> confs_;
     std::vector<std::uint16_t> http_ports_;
     std::vector<std::uint16_t> admin_ports_;
+    std::vector<std::string> admin_sockets_;
     std::string token_file_;
     std::vector<std::unique_ptr<ChildProcess>> processes_;
 };

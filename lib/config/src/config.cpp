@@ -1019,6 +1019,18 @@ void read_http(Checker& c, Section& s, HttpConfig& h) {
             h.admin_listen = Endpoint{std::move(*a), {}};
         }
     }
+    if (const YamlNode* node = c.scalar(s, "admin_socket_mode", "\"0600\" or \"0660\"")) {
+        const std::string_view v = node->scalar;
+        if (v == "0600" || v == "600") {
+            h.admin_socket_mode = 0600;
+        } else if (v == "0660" || v == "660") {
+            h.admin_socket_mode = 0660;
+        } else {
+            c.fail(node->mark, s.path_of("admin_socket_mode"),
+                   "must be \"0600\" (picketd's user only) or \"0660\" (and its group), not " +
+                       quote_value(std::string(v)));
+        }
+    }
     s.forbid_inline("admin_token", "admin_token_file");
     s.forbid_inline("token", "admin_token_file");
     c.read_secret(s, "admin_token_file", h.admin_token, kMinKeyBytes);

@@ -224,6 +224,7 @@ std::string render_effective(const Config& c) {
     const auto& h = c.http;
     o.line(0, "http:");
     o.kv(1, "admin_listen", q(h.admin_listen.to_string()));
+    o.kv(1, "admin_socket_mode", h.admin_socket_mode == 0660 ? "\"0660\"" : "\"0600\"");
     o.secret(1, "admin_token_file", h.admin_token);
     o.line(1, "admin_tls:");
     o.kv(2, "enabled", b(h.admin_tls.enabled));
@@ -313,6 +314,8 @@ std::vector<std::string> restart_required_changes(const Config& a, const Config&
              a.http.admin_token.empty() ? "(not set)" : a.http.admin_token.file,
              b2.http.admin_token.empty() ? "(not set)" : b2.http.admin_token.file);
     }
+    diff(out, "http.admin_socket_mode", std::to_string(a.http.admin_socket_mode),
+         std::to_string(b2.http.admin_socket_mode));
     diff(out, "http.admin_tls", server_tls_text(a.http.admin_tls),
          server_tls_text(b2.http.admin_tls));
     return out;
@@ -328,6 +331,7 @@ Config merge_for_reload(const Config& running, const Config& next) {
     merged.cluster.tls = running.cluster.tls;
     merged.election = running.election;
     merged.http.admin_listen = running.http.admin_listen;
+    merged.http.admin_socket_mode = running.http.admin_socket_mode;
     merged.http.admin_tls = running.http.admin_tls;
     if (running.http.admin_token.empty() != next.http.admin_token.empty()) {
         merged.http.admin_token = running.http.admin_token;  // on/off needs a restart

@@ -1,12 +1,15 @@
 #include "picket/http/server.h"
 
+#include <sys/socket.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
 #include <list>
+#include <type_traits>
 
 #include "picket/io/listen.h"
 #include "session.h"
@@ -17,6 +20,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
+namespace local = asio::local;
 using asio::awaitable;
 
 namespace {
@@ -38,23 +42,25 @@ Response Response::json(unsigned status, std::string body) {
     return r;
 }
 
-struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
-    Impl(asio::any_io_executor ex, ServerLimits l, Handler h)
-        : acceptor(ex), limits(l), handler(std::move(h)) {}
+/// What Server owns: a listener of one protocol (TCP or unix socket), its connections and
+/// counters. Lives as long as its server and its last connection (shared_from_this).
+struct Server::Impl {
+    Impl(ServerLimits l, Handler h) : limits(l), handler(std::move(h)) {}
+    virtual ~Impl() = default;
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
 
-    awaitable<void> accept_loop();
-    awaitable<void> serve(std::shared_ptr<beast::tcp_stream> stream);
-    awaitable<void> reject(tcp::socket socket);
+    virtual void start() = 0;
+    /// Closes the acceptor and every open connection.
+    virtual void close_all() = 0;
+    virtual tcp::endpoint tcp_endpoint() const = 0;
 
     detail::SessionContext context() { return {limits, handler, stats, stopped}; }
 
-    tcp::acceptor acceptor;
     ServerLimits limits;
     Handler handler;
     ServerStats stats;
     bool stopped = false;
-    /// Open connections, so stop() can close them.
-    std::list<std::weak_ptr<beast::tcp_stream>> streams;
 };
 
 namespace detail {
@@ -126,60 +132,144 @@ BeastResponse answer(BeastRequest& req, const PeerInfo& peer, const SessionConte
 
 }  // namespace detail
 
-awaitable<void> Server::Impl::reject(tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
-    stream.expires_after(limits.request_timeout);
-    auto res = detail::to_beast(Response::text(503, "too many connections\n"), 11, false, false);
-    co_await bhttp::async_write(stream, res, kAsTuple);
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-}
+namespace {
 
-awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream) {
-    auto self = shared_from_this();
-    ++stats.open_connections;
+/// Who is connected, for logs: "ip:port" (loopback or not).
+detail::PeerInfo peer_of(tcp::socket& socket) {
     beast::error_code ec;
-    const auto remote = stream->socket().remote_endpoint(ec);
+    const auto remote = socket.remote_endpoint(ec);
     detail::PeerInfo peer;
     peer.address =
         ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
     peer.loopback = !ec && remote.address().is_loopback();
-    co_await detail::serve_connection(*stream, std::move(peer), context());
-    --stats.open_connections;
+    return peer;
 }
 
-awaitable<void> Server::Impl::accept_loop() {
-    auto self = shared_from_this();
-    while (!stopped) {
-        auto [ec, socket] = co_await acceptor.async_accept(kAsTuple);
-        if (ec) {
-            if (ec == asio::error::operation_aborted || stopped) {
-                break;
-            }
-            continue;  // e.g. EMFILE: keep serving the connections we have
-        }
-        if (stats.open_connections >= limits.max_connections) {
-            ++stats.connections_rejected;
-            asio::co_spawn(acceptor.get_executor(), reject(std::move(socket)), asio::detached);
-            continue;
-        }
-        ++stats.connections_accepted;
-        auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
-        streams.remove_if([](const auto& w) { return w.expired(); });
-        streams.push_back(stream);
-        asio::co_spawn(acceptor.get_executor(), serve(std::move(stream)), asio::detached);
+/// Who is connected on a unix socket: the peer's uid and pid (SO_PEERCRED), for the audit
+/// log. Local by definition.
+detail::PeerInfo peer_of(local::stream_protocol::socket& socket) {
+    detail::PeerInfo peer;
+    peer.loopback = true;
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+        peer.address =
+            "unix(uid " + std::to_string(cred.uid) + ", pid " + std::to_string(cred.pid) + ")";
+    } else {
+        peer.address = "unix";
     }
+    return peer;
 }
+
+/// A listener of one protocol: the accept loop, the connection cap, and the connections.
+template <class Protocol>
+struct Listener final : Server::Impl, std::enable_shared_from_this<Listener<Protocol>> {
+    using Stream = beast::basic_stream<Protocol>;
+    using Socket = typename Protocol::socket;
+
+    Listener(asio::any_io_executor ex, ServerLimits l, Handler h)
+        : Impl(l, std::move(h)), acceptor(ex) {}
+
+    void start() override {
+        asio::co_spawn(acceptor.get_executor(), accept_loop(), asio::detached);
+    }
+
+    void close_all() override {
+        beast::error_code ignored;
+        acceptor.close(ignored);
+        for (auto& w : streams) {
+            if (auto s = w.lock()) {
+                s->socket().close(ignored);
+            }
+        }
+        if constexpr (std::is_same_v<Protocol, local::stream_protocol>) {
+            io::remove_unix_socket(socket_file);
+        }
+    }
+
+    tcp::endpoint tcp_endpoint() const override {
+        if constexpr (std::is_same_v<Protocol, tcp>) {
+            beast::error_code ec;
+            return acceptor.local_endpoint(ec);
+        } else {
+            return {};
+        }
+    }
+
+    awaitable<void> reject(Socket socket) {
+        Stream stream(std::move(socket));
+        stream.expires_after(limits.request_timeout);
+        auto res =
+            detail::to_beast(Response::text(503, "too many connections\n"), 11, false, false);
+        co_await bhttp::async_write(stream, res, kAsTuple);
+        beast::error_code ignored;
+        stream.socket().shutdown(Socket::shutdown_send, ignored);
+    }
+
+    awaitable<void> serve(std::shared_ptr<Stream> stream) {
+        auto self = this->shared_from_this();
+        ++stats.open_connections;
+        auto peer = peer_of(stream->socket());
+        co_await detail::serve_connection(*stream, std::move(peer), context());
+        --stats.open_connections;
+    }
+
+    awaitable<void> accept_loop() {
+        auto self = this->shared_from_this();
+        while (!stopped) {
+            auto [ec, socket] = co_await acceptor.async_accept(kAsTuple);
+            if (ec) {
+                if (ec == asio::error::operation_aborted || stopped) {
+                    break;
+                }
+                continue;  // e.g. EMFILE: keep serving the connections we have
+            }
+            if (stats.open_connections >= limits.max_connections) {
+                ++stats.connections_rejected;
+                asio::co_spawn(acceptor.get_executor(), reject(std::move(socket)), asio::detached);
+                continue;
+            }
+            ++stats.connections_accepted;
+            auto stream = std::make_shared<Stream>(std::move(socket));
+            streams.remove_if([](const auto& w) { return w.expired(); });
+            streams.push_back(stream);
+            asio::co_spawn(acceptor.get_executor(), serve(std::move(stream)), asio::detached);
+        }
+    }
+
+    typename Protocol::acceptor acceptor;
+    /// Open connections, so stop() can close them.
+    std::list<std::weak_ptr<Stream>> streams;
+    /// The socket file of a unix listener, removed at stop.
+    io::UnixSocketFile socket_file;
+};
+
+}  // namespace
 
 Expected<std::unique_ptr<Server>, std::string> Server::listen(asio::any_io_executor executor,
                                                               const std::string& host,
                                                               std::uint16_t port,
                                                               ServerLimits limits,
                                                               Handler handler) {
-    auto impl = std::make_shared<Impl>(executor, limits, std::move(handler));
+    auto impl = std::make_shared<Listener<tcp>>(executor, limits, std::move(handler));
     if (auto ok = io::listen(impl->acceptor, host, port, "http"); !ok) {
         return unexpected(ok.error());
     }
+    return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Expected<std::unique_ptr<Server>, std::string> Server::listen_unix(asio::any_io_executor executor,
+                                                                   const std::string& path,
+                                                                   unsigned mode,
+                                                                   ServerLimits limits,
+                                                                   Handler handler) {
+    auto impl =
+        std::make_shared<Listener<local::stream_protocol>>(executor, limits, std::move(handler));
+    auto file = io::listen_unix(impl->acceptor, path, mode, "http");
+    if (!file) {
+        return unexpected(file.error());
+    }
+    impl->socket_file = std::move(*file);
     return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -190,7 +280,7 @@ Server::~Server() {
 }
 
 void Server::start() {
-    asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached);
+    impl_->start();
 }
 
 void Server::stop() {
@@ -198,18 +288,11 @@ void Server::stop() {
         return;
     }
     impl_->stopped = true;
-    beast::error_code ignored;
-    impl_->acceptor.close(ignored);
-    for (auto& w : impl_->streams) {
-        if (auto s = w.lock()) {
-            s->socket().close(ignored);
-        }
-    }
+    impl_->close_all();
 }
 
 tcp::endpoint Server::local_endpoint() const {
-    beast::error_code ec;
-    return impl_->acceptor.local_endpoint(ec);
+    return impl_->tcp_endpoint();
 }
 
 const ServerStats& Server::stats() const {

@@ -259,6 +259,9 @@ struct AlertsConfig {
 struct HttpConfig {
     /// Admin API listener: loopback or a unix socket, or any address with admin_tls.
     Endpoint admin_listen{{"127.0.0.1", 7702}, {}};
+    /// File mode of a unix admin socket: 0600 (picketd's user only) or 0660 (its group
+    /// too, e.g. operators in group picket). The token is required either way.
+    std::uint32_t admin_socket_mode = 0600;
     Secret admin_token;  ///< `admin_token_file`; empty = admin API off; ≥ 16 bytes
     ServerTlsSettings admin_tls;
     std::uint64_t max_header_bytes = 8 * 1024;

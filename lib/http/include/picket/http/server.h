@@ -88,6 +88,12 @@ class Server {
     static Expected<std::unique_ptr<Server>, std::string> listen(
         boost::asio::any_io_executor executor, const std::string& host, std::uint16_t port,
         ServerLimits limits, Handler handler);
+    /// Listens on the unix socket `path` (file mode `mode`, e.g. 0600; a stale socket file
+    /// is replaced, a live one or a non-socket is an error). The file is removed at stop().
+    /// Requests from it have from_loopback set and peer "unix(uid U, pid P)".
+    static Expected<std::unique_ptr<Server>, std::string> listen_unix(
+        boost::asio::any_io_executor executor, const std::string& path, unsigned mode,
+        ServerLimits limits, Handler handler);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -96,7 +102,7 @@ class Server {
     /// Stops accepting and closes every open connection.
     void stop();
 
-    /// The bound address (the real port when 0 was asked for).
+    /// The bound address (the real port when 0 was asked for); empty for a unix socket.
     boost::asio::ip::tcp::endpoint local_endpoint() const;
     const ServerStats& stats() const;
 
