@@ -738,7 +738,7 @@ void FailoverService::update_readiness(TimePoint now) {
             }
         }
     }
-    const auto masters = failover::master_liveness(topology, nodes);
+    auto masters = failover::master_liveness(topology, nodes);
     std::map<std::string, failover::Readiness> next;
     for (const auto& shard : topology.shards()) {
         auto master = failover::failed_master_from(topology, shard.master_id);
@@ -759,7 +759,7 @@ void FailoverService::update_readiness(TimePoint now) {
         in.reachable_voters = reachable;
         in.voter_count = config_.voter_ids().size();
         in.quorum = config_.effective_quorum();
-        in.masters = masters;
+        in.masters = std::move(masters);  // lent, not copied: one list of every master
         const auto name = failover::shard_name(master->slots);
         if (auto last = last_success_.find(name); last != last_success_.end()) {
             const auto since = now - last->second;
@@ -769,6 +769,7 @@ void FailoverService::update_readiness(TimePoint now) {
             }
         }
         auto r = failover::readiness(in);
+        masters = std::move(in.masters);
         const auto before = readiness_.find(name);
         const bool was_ready = before == readiness_.end() || before->second.ready();
         if (r.ready() != was_ready) {

@@ -133,21 +133,51 @@ std::vector<MasterLiveness> master_liveness(const cluster::Topology& topology,
     return out;
 }
 
+namespace {
+
+void count_one(MasterCounts& c, Liveness liveness) {
+    ++c.total;
+    switch (liveness) {
+        case Liveness::kReachable:
+            ++c.reachable;
+            break;
+        case Liveness::kKnownDead:
+            ++c.known_dead;
+            break;
+        case Liveness::kPossiblyAlive:
+            ++c.possibly_alive;
+            break;
+    }
+}
+
+/// count_masters(with_master_lost(masters, failed_id)) without copying the list:
+/// readiness() runs for every shard, and the list has every master.
+MasterCounts count_with_master_lost(const std::vector<MasterLiveness>& masters,
+                                    const std::string& failed_id) {
+    MasterCounts c;
+    bool found = false;
+    for (const auto& m : masters) {
+        Liveness l = m.liveness;
+        if (m.id == failed_id) {
+            found = true;
+            if (l == Liveness::kReachable) {
+                l = Liveness::kPossiblyAlive;
+            }
+        }
+        count_one(c, l);
+    }
+    if (!found) {
+        count_one(c, Liveness::kPossiblyAlive);
+    }
+    return c;
+}
+
+}  // namespace
+
 MasterCounts count_masters(const std::vector<MasterLiveness>& masters) {
     MasterCounts c;
     for (const auto& m : masters) {
-        ++c.total;
-        switch (m.liveness) {
-            case Liveness::kReachable:
-                ++c.reachable;
-                break;
-            case Liveness::kKnownDead:
-                ++c.known_dead;
-                break;
-            case Liveness::kPossiblyAlive:
-                ++c.possibly_alive;
-                break;
-        }
+        count_one(c, m.liveness);
     }
     return c;
 }
@@ -575,7 +605,7 @@ Readiness readiness(const ReadinessInput& in) {
                     " watchers reachable; need " + std::to_string(in.quorum) + " for ODOWN and " +
                     std::to_string(voter_majority) + " to commit");
     }
-    const MasterCounts c = count_masters(with_master_lost(in.masters, in.master.id));
+    const MasterCounts c = count_with_master_lost(in.masters, in.master.id);
     if (!c.force_possible()) {
         if (!in.policy.allow_takeover) {
             problem(ReadinessProblem::kNoMajority,
