@@ -665,17 +665,25 @@ void Daemon::update_metrics(TimePoint now) {
             metrics_.failovers.Add({{"shard", key.first}, {"result", key.second}}),
             static_cast<double>(count));
     }
+    // A problem series exists while the problem does (value 1): six always-present series
+    // per shard were 3,000 of 14,500 lines at 1,000 nodes, nearly all 0.
+    std::set<std::pair<std::string, std::string>> problems;
     for (const auto& [shard, r] : failover_->readiness()) {
         metrics_.shard_failover_ready.Add({{"shard", shard}}).Set(r.ready() ? 1 : 0);
-        for (std::size_t i = 0;
-             i <= static_cast<std::size_t>(failover::ReadinessProblem::kMaintenance); ++i) {
-            const auto p = static_cast<failover::ReadinessProblem>(i);
-            const bool on = std::find(r.problems.begin(), r.problems.end(), p) != r.problems.end();
-            metrics_.shard_failover_problem
-                .Add({{"shard", shard}, {"problem", std::string(failover::to_string(p))}})
-                .Set(on ? 1 : 0);
+        for (const auto p : r.problems) {
+            problems.emplace(shard, std::string(failover::to_string(p)));
         }
     }
+    for (const auto& [shard, problem] : problem_series_) {
+        if (problems.count({shard, problem}) == 0) {
+            metrics_.shard_failover_problem.Remove(
+                &metrics_.shard_failover_problem.Add({{"shard", shard}, {"problem", problem}}));
+        }
+    }
+    for (const auto& [shard, problem] : problems) {
+        metrics_.shard_failover_problem.Add({{"shard", shard}, {"problem", problem}}).Set(1);
+    }
+    problem_series_ = std::move(problems);
     metrics_.topology_disagreements.Set(
         static_cast<double>(watcher_->topology().disagreements().size()));
     metrics_.safe_mode.Set(det.in_safe_mode(now) ? 1 : 0);

@@ -99,6 +99,8 @@ class Daemon {
     int exit_code_ = 0;
     std::deque<RecordedEvent> events_;
     std::set<std::string> metric_nodes_;
+    /// (shard, problem) series of picket_shard_failover_problem exported now.
+    std::set<std::pair<std::string, std::string>> problem_series_;
     std::optional<std::chrono::microseconds> watchdog_;
     TimePoint last_watchdog_{};
     TimePoint last_tick_{};

@@ -50,9 +50,12 @@ TEST(Failover, KilledMasterIsPromotedByPicketAndOldMasterRejoins) {
         testing::run_process({PICKETCTL_PATH, "--url", sidecars.url(0), "check"}, 10s);
     EXPECT_NE(check.out.find("READY"), std::string::npos) << check.out;
     EXPECT_NE(check.out.find("would promote"), std::string::npos) << check.out;
-    EXPECT_NE(http_get(sidecars.http_port(0), "/metrics")
-                  .body.find("picket_shard_failover_ready{shard=\"0-5460\"} 1"),
+    const auto metrics_before = http_get(sidecars.http_port(0), "/metrics").body;
+    EXPECT_NE(metrics_before.find("picket_shard_failover_ready{shard=\"0-5460\"} 1"),
               std::string::npos);
+    // Every shard ready: no problem series at all (they exist only while a problem does).
+    EXPECT_EQ(metrics_before.find("picket_shard_failover_problem{"), std::string::npos)
+        << metrics_before;
 
     cluster->node(victim).kill();
     // Far below the 15 s the cluster would need (and it would not act at all here).

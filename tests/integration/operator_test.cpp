@@ -409,6 +409,20 @@ TEST(Operator, CooldownBlocksASecondFailoverOfTheShardUntilAcknowledged) {
         << sidecars.logs();
     cluster->node(first).restart();
     cluster->wait_until_replica_of(first, heir, 30s);
+    // The shard's readiness says why it could not fail over now: a cooldown series (the
+    // problem series exist only while their problem does).
+    std::string metrics;
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            metrics = sidecars.leader_metrics();
+            return metrics.find("picket_shard_failover_problem{problem=\"cooldown\"") !=
+                   std::string::npos;
+        },
+        10s, 200ms))
+        << metrics;
+    EXPECT_EQ(metrics.find("picket_shard_failover_problem{problem=\"migration\""),
+              std::string::npos)
+        << metrics;
 
     // The same shard fails again within the cooldown: blocked, and said so.
     cluster->node(heir).kill();
