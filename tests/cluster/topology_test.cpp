@@ -112,6 +112,8 @@ void check_invariants(const Topology& t) {
         EXPECT_TRUE(std::is_sorted(n.known_by.begin(), n.known_by.end()));
         EXPECT_NE(std::find(n.known_by.begin(), n.known_by.end(), n.described_by),
                   n.known_by.end());
+        EXPECT_TRUE(n.known_by.contains(n.described_by));
+        EXPECT_FALSE(n.known_by.contains("not a reporter"));
     }
     for (const auto& s : t.shards()) {
         ASSERT_NE(t.node(s.master_id), nullptr);
@@ -489,7 +491,7 @@ TEST(TopologyTest, ReplicationInfoThatContradictsTheViews) {
 
 /// Everything a model says, as text: two models are the same when their summaries are.
 std::string summary(const Topology& t) {
-    auto join = [](const std::vector<std::string>& v) {
+    auto join = [](const auto& v) {
         std::string out;
         for (const auto& s : v) {
             out += s.substr(0, 4) + ",";

@@ -67,6 +67,13 @@ std::string_view to_string(FindingKind kind) {
     return "unknown";
 }
 
+bool ReporterSet::contains(std::string_view id) const {
+    const auto it = std::lower_bound(
+        indexes_.begin(), indexes_.end(), id,
+        [this](std::uint32_t i, std::string_view key) { return (*names_)[i] < key; });
+    return it != indexes_.end() && (*names_)[*it] == id;
+}
+
 ParseResult<ClusterView> make_view(std::vector<ClusterNode> nodes) {
     for (const auto& n : nodes) {
         if (n.flags.myself) {
@@ -368,34 +375,63 @@ Topology Topology::build(std::span<const ViewRef> input_views, const Replication
             continue;
         }
         views.push_back(v);
-        t.reporters_.emplace_back(v->reporter_id);
+        t.reporters_->emplace_back(v->reporter_id);
     }
 
     // Every node's records, one per view that lists it, in reporter order; nodes sorted
     // by id. (A hash index first: views × nodes look-ups, the bulk of a large build.)
+    // 8 bytes: a large build has views × nodes of them.
     struct Record {
-        std::size_t view;
-        const ClusterNode* node;
+        std::uint32_t view;
+        std::uint32_t pos;  // index of the line in the view
     };
+    auto line = [&](const Record& r) -> const ClusterNode& { return *views[r.view]->nodes[r.pos]; };
     std::vector<std::pair<std::string_view, std::vector<Record>>> records;
+    // Line → index of its node in nodes_ (records is sorted like nodes_): views that share
+    // lines (ViewStore) make most look-ups a pointer hash.
+    std::unordered_map<const ClusterNode*, std::size_t> node_of_line;
     {
         std::unordered_map<std::string_view, std::size_t> index;
         index.reserve(views.empty() ? 0 : 2 * views.front()->nodes.size());
+        node_of_line.reserve(index.bucket_count());
         for (std::size_t v = 0; v < views.size(); ++v) {
-            for (const ClusterNode* n : views[v]->nodes) {
-                const auto [it, inserted] = index.try_emplace(n->id, records.size());
-                if (inserted) {
-                    records.emplace_back(n->id, std::vector<Record>{});
-                    records.back().second.reserve(views.size());
+            const auto& lines = views[v]->nodes;
+            for (std::size_t pos = 0; pos < lines.size(); ++pos) {
+                const ClusterNode* n = lines[pos];
+                auto known = node_of_line.find(n);
+                if (known == node_of_line.end()) {
+                    const auto [it, inserted] = index.try_emplace(n->id, records.size());
+                    if (inserted) {
+                        records.emplace_back(n->id, std::vector<Record>{});
+                        if (v == 0) {  // usually every view lists the first view's nodes
+                            records.back().second.reserve(views.size());
+                        }
+                    }
+                    known = node_of_line.emplace(n, it->second).first;
                 }
-                auto& r = records[it->second].second;
+                auto& r = records[known->second].second;
                 if (r.empty() || r.back().view != v) {
-                    r.push_back(Record{v, n});
+                    r.push_back(
+                        Record{static_cast<std::uint32_t>(v), static_cast<std::uint32_t>(pos)});
                 }
             }
         }
-        std::sort(records.begin(), records.end(),
-                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::vector<std::size_t> order(records.size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            return records[a].first < records[b].first;
+        });
+        std::vector<std::size_t> position(records.size());
+        std::vector<std::pair<std::string_view, std::vector<Record>>> sorted_records;
+        sorted_records.reserve(records.size());
+        for (std::size_t k = 0; k < order.size(); ++k) {
+            position[order[k]] = k;
+            sorted_records.push_back(std::move(records[order[k]]));
+        }
+        records = std::move(sorted_records);
+        for (auto& [unused_line, k] : node_of_line) {
+            k = position[k];
+        }
     }
     auto reporter = [&](const Record& r) -> std::string_view { return views[r.view]->reporter_id; };
 
@@ -411,12 +447,12 @@ Topology Topology::build(std::span<const ViewRef> input_views, const Replication
         }
         if (best == nullptr) {
             for (const auto& r : recs) {
-                if (best == nullptr || r.node->config_epoch > best->node->config_epoch) {
+                if (best == nullptr || line(r).config_epoch > line(*best).config_epoch) {
                     best = &r;
                 }
             }
         }
-        const ClusterNode& n = *best->node;
+        const ClusterNode& n = line(*best);
         NodeModel m;
         m.id = std::string(id);
         m.described_by = std::string(reporter(*best));
@@ -429,18 +465,20 @@ Topology Topology::build(std::span<const ViewRef> input_views, const Replication
         m.handshake = n.flags.handshake;
         m.noaddr = n.flags.noaddr;
         m.nofailover = n.flags.nofailover;
-        m.known_by.reserve(recs.size());
+        std::vector<std::uint32_t> known_by;
+        known_by.reserve(recs.size());
         for (const auto& r : recs) {
-            m.known_by.emplace_back(reporter(r));
-            if (r.node->flags.fail) {
+            known_by.push_back(static_cast<std::uint32_t>(r.view));
+            if (line(r).flags.fail) {
                 m.failed_by.emplace_back(reporter(r));
-            } else if (r.node->flags.pfail) {
+            } else if (line(r).flags.pfail) {
                 m.suspected_by.emplace_back(reporter(r));
             }
-            if (r.node->link_state == LinkState::kDisconnected) {
+            if (line(r).link_state == LinkState::kDisconnected) {
                 m.disconnected_from.emplace_back(reporter(r));
             }
         }
+        m.known_by = ReporterSet(t.reporters_, std::move(known_by));
         apply_replication(m, replication);
         t.nodes_.push_back(std::move(m));
     }
@@ -549,7 +587,7 @@ Topology Topology::build(std::span<const ViewRef> input_views, const Replication
                 if (role_of(*n) != NodeRole::kMaster) {
                     continue;
                 }
-                const auto owner = t.index_of(n->id);
+                const auto owner = node_of_line.at(n);
                 for (const auto& r : n->slots) {
                     view_claims.push_back(SlotClaim{r, owner});
                 }
@@ -677,11 +715,11 @@ Topology Topology::build(std::span<const ViewRef> input_views, const Replication
         // fields give equal claim values (the converse is left to add_if_differ).
         bool may_differ = false;
         {
-            const ClusterNode& first = *recs.front().node;
+            const ClusterNode& first = line(recs.front());
             const ClusterNode* first_replica = nullptr;
             const ClusterNode* first_with_ip = nullptr;
             for (const auto& r : recs) {
-                const auto& n = *r.node;
+                const auto& n = line(r);
                 const auto role = role_of(n);
                 if (role != role_of(first) || failure_of(n) != failure_of(first) ||
                     n.config_epoch != first.config_epoch) {
@@ -713,7 +751,7 @@ Topology Topology::build(std::span<const ViewRef> input_views, const Replication
             std::vector<Claim> epochs;
             std::vector<Claim> addresses;
             for (const auto& r : recs) {
-                const auto& n = *r.node;
+                const auto& n = line(r);
                 const auto role = role_of(n);
                 const std::string who_says(reporter(r));
                 roles.push_back(Claim{who_says, std::string(to_string(role))});
@@ -985,12 +1023,12 @@ std::vector<Finding> Topology::check_failures() const {
             f.kind = FindingKind::kNodeFailed;
             f.reason = "node " + describe_node(m) + ", " + what + ", is flagged fail by " +
                        std::to_string(m.failed_by.size()) + " of " +
-                       plural(reporters_.size(), "view") + " (" + join_ids(m.failed_by) + ")";
+                       plural(reporters_->size(), "view") + " (" + join_ids(m.failed_by) + ")";
         } else {
             f.kind = FindingKind::kNodeSuspected;
             f.reason = "node " + describe_node(m) + ", " + what + ", is suspected (fail?) by " +
                        std::to_string(m.suspected_by.size()) + " of " +
-                       plural(reporters_.size(), "view") + " (" + join_ids(m.suspected_by) + ")";
+                       plural(reporters_->size(), "view") + " (" + join_ids(m.suspected_by) + ")";
         }
         out.push_back(std::move(f));
     }

@@ -12,7 +12,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -47,6 +49,71 @@ enum class NodeRole : std::uint8_t {
 };
 std::string_view to_string(NodeRole role);
 
+/// A sorted set of reporter ids, stored as indexes into the model's sorted reporters (a
+/// watcher of N nodes reads N views of N nodes: N × N id strings were most of its memory).
+/// Iterates as `const std::string&`; compares equal to a vector of the same ids.
+class ReporterSet {
+  public:
+    class const_iterator {
+      public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = std::string;
+        using difference_type = std::ptrdiff_t;
+        using pointer = const std::string*;
+        using reference = const std::string&;
+
+        const_iterator() = default;
+        const_iterator(const std::vector<std::string>* names,
+                       std::vector<std::uint32_t>::const_iterator at)
+            : names_(names), at_(at) {}
+        reference operator*() const { return (*names_)[*at_]; }
+        pointer operator->() const { return &(*names_)[*at_]; }
+        const_iterator& operator++() {
+            ++at_;
+            return *this;
+        }
+        const_iterator operator++(int) {
+            auto old = *this;
+            ++at_;
+            return old;
+        }
+        friend bool operator==(const const_iterator& a, const const_iterator& b) {
+            return a.at_ == b.at_;
+        }
+
+      private:
+        const std::vector<std::string>* names_ = nullptr;
+        std::vector<std::uint32_t>::const_iterator at_{};
+    };
+    using iterator = const_iterator;
+    using value_type = std::string;
+    using size_type = std::size_t;
+
+    ReporterSet() = default;
+    /// `names` must be sorted; `indexes` ascending indexes into it.
+    ReporterSet(std::shared_ptr<const std::vector<std::string>> names,
+                std::vector<std::uint32_t> indexes)
+        : names_(std::move(names)), indexes_(std::move(indexes)) {}
+
+    std::size_t size() const { return indexes_.size(); }
+    bool empty() const { return indexes_.empty(); }
+    const_iterator begin() const { return {names_.get(), indexes_.begin()}; }
+    const_iterator end() const { return {names_.get(), indexes_.end()}; }
+    /// True when `id` is in the set.
+    bool contains(std::string_view id) const;
+
+    friend bool operator==(const ReporterSet& a, const ReporterSet& b) {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end());
+    }
+    friend bool operator==(const ReporterSet& a, const std::vector<std::string>& b) {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end());
+    }
+
+  private:
+    std::shared_ptr<const std::vector<std::string>> names_;
+    std::vector<std::uint32_t> indexes_;
+};
+
 /// One node as the model sees it.
 struct NodeModel {
     /// The node's 40-hex-character id.
@@ -74,7 +141,7 @@ struct NodeModel {
     /// Flagged "nofailover" (cluster-replica-no-failover), per described_by.
     bool nofailover = false;
     /// Reporters (sorted) whose view lists this node.
-    std::vector<std::string> known_by;
+    ReporterSet known_by;
     /// Reporters (sorted) that flag it "fail" (a majority of masters agreed it is down).
     std::vector<std::string> failed_by;
     /// Reporters (sorted) that flag it "fail?" only (their local suspicion, PFAIL).
@@ -243,7 +310,7 @@ class Topology {
     void refresh_replication(const ReplicationById& replication);
 
     /// Ids of the reporters whose views were used, sorted.
-    const std::vector<std::string>& reporters() const { return reporters_; }
+    const std::vector<std::string>& reporters() const { return *reporters_; }
     /// Reporter ids of views dropped as duplicates.
     const std::vector<std::string>& ignored_views() const { return ignored_views_; }
     /// Every node any view lists, sorted by id.
@@ -286,7 +353,9 @@ class Topology {
     std::size_t index_of(std::string_view id) const;
 
     /// Reporter ids of the views used, sorted.
-    std::vector<std::string> reporters_;
+    /// Shared with every node's known_by (and with copies of the model: it is immutable).
+    std::shared_ptr<std::vector<std::string>> reporters_ =
+        std::make_shared<std::vector<std::string>>();
     /// Reporter ids of duplicate views dropped.
     std::vector<std::string> ignored_views_;
     /// Every node, sorted by id (binary-searched by index_of).

@@ -136,7 +136,9 @@ class Watcher {
     /// When the model was last built from views (a full build; refreshes of its INFO
     /// replication alone do not count).
     std::optional<TimePoint> last_build_;
-    /// A full build deferred to keep them nodes_interval / 4 apart.
+    /// How long the last full build took (sets the gap before the next one).
+    Duration last_build_cost_{};
+    /// A full build deferred to keep them apart (see rebuild_topology).
     bool rebuild_pending_ = false;
     boost::asio::steady_timer rebuild_timer_;
     /// Latest INFO replication per node id (for the topology model).
