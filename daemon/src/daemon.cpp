@@ -456,8 +456,9 @@ void Daemon::on_vote_event(const std::string& kind, const std::string& detail,
         }
         alert(it->second, address, node_id, shard, detail);
     }
-    if (kind == "failover_replica_chosen") {
-        // Reported with the failed master's id; the alert is about the chosen replica.
+    if (kind == "failover_replica_chosen" || kind == "failover_candidate_switched") {
+        // Reported with the failed master's id; the alert is about the chosen replica (a
+        // switch to another candidate is a new choice, said in the same words).
         std::string replica;
         const json failover = failover_->status(io::mono_now());
         for (const auto& a : failover["attempts"]) {

@@ -269,7 +269,49 @@ void FailoverService::on_tick(TimePoint now) {
                 forced_.erase(f);
             }
         }
-        const auto plan = failover::plan_failover(in);
+        // An aborted attempt: move on to another candidate only once it can no longer land
+        // (failover::switch_candidate); otherwise the vote reopens it on the same replica.
+        std::optional<proto::FailoverRecord> previous;  // a copy: proposing changes it
+        if (auto r = c->records().find(key); r != c->records().end()) {
+            previous = r->second;
+        }
+        std::optional<failover::SwitchVerdict> verdict;
+        if (previous) {
+            const auto seen = aborted_seen_.try_emplace(key, now).first;
+            failover::SwitchInput si;
+            si.replica = previous->replica;
+            if (const auto* n = topology.node(previous->replica); n != nullptr) {
+                si.replica_address = n->address.endpoint();
+            }
+            si.mode = previous->mode;
+            si.abort_committed = c->abort_committed(key);
+            si.aborted_at = seen->second;
+            if (auto lc = last_command_.find(key); lc != last_command_.end()) {
+                si.command_sent_at = lc->second;
+            }
+            si.leader_since = c->leader_since();
+            si.now = now;
+            si.probe_delay = config_.detection.ping_interval + config_.detection.ping_timeout;
+            si.cluster_node_timeout = config_.failover.cluster_node_timeout;
+            si.topology = &topology;
+            si.nodes = &nodes;
+            verdict = failover::switch_candidate(si);
+            if (verdict->may_switch) {
+                in.failed_candidates.insert(previous->replica);
+            } else if (!verdict->candidate_up) {
+                // Retrying on a replica that is down (dead, hung or cut off) cannot work,
+                // and switching is not safe yet: wait, and say why.
+                set_state(attempts_[key], "waiting", verdict->reason, "failover_waiting");
+                continue;
+            }
+        }
+        auto plan = failover::plan_failover(in);
+        if (const auto* v = plan.get<failover::Veto>();
+            v != nullptr && v->why == failover::VetoReason::kNoEligibleReplica &&
+            !in.failed_candidates.empty()) {
+            in.failed_candidates.clear();  // no other candidate: retry the same one
+            plan = failover::plan_failover(in);
+        }
         auto& a = attempts_[key];
         a.record.key = key;
         if (const auto* w = plan.get<failover::Wait>()) {
@@ -289,7 +331,9 @@ void FailoverService::on_tick(TimePoint now) {
             record.key = key;
             record.replica = act->replica;
             record.mode = act->mode;
-            auto proposed = vote_.propose(record);
+            const bool switching =
+                previous && verdict && verdict->may_switch && act->replica != previous->replica;
+            auto proposed = switching ? vote_.propose_attempt(record) : vote_.propose(record);
             if (!proposed) {
                 set_state(a, "refused",
                           "the vote refused the record: " +
@@ -297,15 +341,32 @@ void FailoverService::on_tick(TimePoint now) {
                           "failover_refused");
                 continue;
             }
+            aborted_seen_.erase(key);
+            if (switching) {
+                a.failed_candidates.push_back(previous->replica + ": " + verdict->reason);
+                a.sent_at.reset();
+                a.promoted_at.reset();
+                a.converged_at.reset();
+                report_("failover_candidate_switched",
+                        "shard " + key.shard + ": attempt " + std::to_string(proposed->attempt) +
+                            " promotes " + act->replica + " instead of " + previous->replica +
+                            ": " + verdict->reason + "; " + plan.choice.reason,
+                        key.failed_master, key.shard);
+            }
             a.record = *proposed;
             a.decided_at = now;
             a.decided_unix = io::wall_seconds();
             a.down_for_at_decision = odown.min_down_for;
             a.choice = plan.choice.reason;
-            set_state(a, "proposed", act->reason + "; " + plan.choice.reason, "failover_started");
+            set_state(a, "proposed",
+                      act->reason + "; " + plan.choice.reason +
+                          (previous && !switching
+                               ? "; retrying " + previous->replica + ": " + verdict->reason
+                               : std::string()),
+                      "failover_started");
             report_("failover_replica_chosen",
-                    "shard " + key.shard + ": " + act->replica + " (" +
-                        std::string(proto::to_string(act->mode)) + "); " + plan.choice.reason,
+                    "shard " + key.shard + ": " + proposed->replica + " (" +
+                        std::string(proto::to_string(proposed->mode)) + "); " + plan.choice.reason,
                     key.failed_master, key.shard);
         }
     }
@@ -327,7 +388,7 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
     if (target == nullptr) {
         set_state(a, "failed", "chosen replica " + record.replica + " is not in the topology",
                   "failover_failed");
-        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
+        vote_.report_progress(record.key, proto::RecordPhase::kAborted, record.attempt);
         executing_.erase(record.key);
         co_return;
     }
@@ -345,7 +406,7 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
             hook_vetoed_.insert(record.key);
             set_state(a, "vetoed_by_hook", "pre_failover_command vetoed: " + why,
                       "failover_vetoed");
-            vote_.report_progress(record.key, proto::RecordPhase::kAborted);
+            vote_.report_progress(record.key, proto::RecordPhase::kAborted, record.attempt);
             executing_.erase(record.key);
             co_return;
         }
@@ -356,7 +417,7 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
     auto own = co_await read_own_view(client, a.replica_address);
     if (!own) {
         set_state(a, "retrying", own.error(), "failover_retrying");
-        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
+        vote_.report_progress(record.key, proto::RecordPhase::kAborted, record.attempt);
         executing_.erase(record.key);
         co_return;
     }
@@ -368,20 +429,20 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
             a.promoted_at = io::mono_now();
             set_state(a, "promoted", "target " + a.replica_address + " is master already",
                       "failover_promoted");
-            vote_.report_progress(record.key, proto::RecordPhase::kDone);
+            vote_.report_progress(record.key, proto::RecordPhase::kDone, record.attempt);
             executing_.erase(record.key);
             co_await converge(record.key);
             co_return;
         }
         set_state(a, "aborted", cas.reason, "failover_aborted");
-        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
+        vote_.report_progress(record.key, proto::RecordPhase::kAborted, record.attempt);
         executing_.erase(record.key);
         co_return;
     }
     if (io::mono_now() >= action.lease_until) {
         set_state(a, "retrying", "the leader's lease ran out before the command could leave",
                   "failover_retrying");
-        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
+        vote_.report_progress(record.key, proto::RecordPhase::kAborted, record.attempt);
         executing_.erase(record.key);
         co_return;
     }
@@ -395,7 +456,7 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
         set_state(a, "aborted",
                   "the master is no longer objectively down at this leader: not sending",
                   "failover_aborted");
-        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
+        vote_.report_progress(record.key, proto::RecordPhase::kAborted, record.attempt);
         executing_.erase(record.key);
         co_return;
     }
@@ -410,18 +471,23 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
     a.sent_at = io::mono_now();
     auto sent =
         co_await client.exec(failover_command(record.mode), std::chrono::milliseconds(1000));
-    vote_.report_progress(record.key, proto::RecordPhase::kCommandSent);
+    vote_.report_progress(record.key, proto::RecordPhase::kCommandSent, record.attempt);
+    if (!sent || !sent->is_error()) {
+        // Accepted, or no answer: it may act (a stopped replica runs what is buffered when
+        // it resumes). Another candidate waits 2 x cluster-node-timeout after this.
+        last_command_[record.key] = *a.sent_at;
+        if (record.mode == proto::FailoverMode::kForce) {
+            force_sent_[record.key] = *a.sent_at;
+        }
+    }
     if (!sent || sent->is_error()) {
         set_state(a, "failed",
                   "CLUSTER FAILOVER on " + a.replica_address +
                       " refused: " + (sent ? sent->str : sent.error().message),
                   "failover_failed");
-        vote_.report_progress(record.key, proto::RecordPhase::kAborted);
+        vote_.report_progress(record.key, proto::RecordPhase::kAborted, record.attempt);
         executing_.erase(record.key);
         co_return;
-    }
-    if (record.mode == proto::FailoverMode::kForce) {
-        force_sent_[record.key] = *a.sent_at;  // accepted: an election with votes follows
     }
     set_state(a, "command_sent",
               "CLUSTER FAILOVER " + std::string(proto::to_string(record.mode)) + " sent to " +
@@ -432,7 +498,7 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
     if (co_await wait_for_master(client, config_.failover.timeout)) {
         a.promoted_at = io::mono_now();
         last_success_[record.key.shard] = *a.promoted_at;
-        vote_.report_progress(record.key, proto::RecordPhase::kDone);
+        vote_.report_progress(record.key, proto::RecordPhase::kDone, record.attempt);
         set_state(a, "promoted",
                   a.replica_address + " is master " + ms(*a.promoted_at - *a.sent_at) +
                       " after the command",
@@ -445,7 +511,7 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
               a.replica_address + " not master within " + ms(config_.failover.timeout) +
                   " after CLUSTER FAILOVER",
               "failover_failed");
-    vote_.report_progress(record.key, proto::RecordPhase::kAborted);
+    vote_.report_progress(record.key, proto::RecordPhase::kAborted, record.attempt);
     executing_.erase(record.key);
 }
 
@@ -1176,6 +1242,8 @@ void FailoverService::remember(Attempt& a) {
            {"replica_address", a.replica_address},
            {"mode", std::string(proto::to_string(a.record.mode))},
            {"term", a.record.term},
+           {"attempt", a.record.attempt},
+           {"failed_candidates", a.failed_candidates},
            {"state", a.state},
            {"reason", a.reason},
            {"choice", a.choice},
@@ -1242,6 +1310,8 @@ json FailoverService::status(TimePoint now) const {
         j["replica"] = a.record.replica;
         j["replica_address"] = a.replica_address;
         j["mode"] = std::string(proto::to_string(a.record.mode));
+        j["attempt"] = a.record.attempt;
+        j["failed_candidates"] = a.failed_candidates;
         j["state"] = a.state;
         j["reason"] = a.reason;
         auto stamp = [&](const std::optional<TimePoint>& t) {

@@ -103,6 +103,8 @@ class FailoverService {
         double decided_unix = 0;
         /// Per-candidate verdicts of the replica choice.
         std::string choice;
+        /// Earlier attempts' candidates and why the failure moved on from each.
+        std::vector<std::string> failed_candidates;
         bool in_history = false;
     };
 
@@ -137,6 +139,11 @@ class FailoverService {
     /// refuse votes for that master's replicas for 2 × cluster-node-timeout after voting,
     /// so a retry before then cannot win an election.
     std::map<proto::RecordKey, TimePoint> force_sent_;
+    /// When this watcher's last failover command (either mode) for a failure left without
+    /// a refusal; and when it (as leader) first saw the failure's current attempt aborted.
+    /// Inputs of failover::switch_candidate().
+    std::map<proto::RecordKey, TimePoint> last_command_;
+    std::map<proto::RecordKey, TimePoint> aborted_seen_;
     /// Failback: since when each preferred node has been a calm, in-sync replica; and the
     /// last failback per shard (one per failover.cooldown).
     std::map<std::string, TimePoint> preferred_calm_since_;

@@ -265,9 +265,10 @@ Expected<void, consensus::ProposeError> VoteService::set_maintenance(proto::Main
     return r;
 }
 
-bool VoteService::report_progress(const proto::RecordKey& key, proto::RecordPhase phase) {
+bool VoteService::report_progress(const proto::RecordKey& key, proto::RecordPhase phase,
+                                  std::optional<std::uint32_t> attempt) {
     const TimePoint now = io::mono_now();
-    const bool applied = consensus_->report_progress(key, phase, now);
+    const bool applied = consensus_->report_progress(key, phase, now, attempt);
     process(now);
     return applied;
 }

@@ -59,7 +59,8 @@ class VoteService {
     Expected<proto::FailoverRecord, consensus::ProposeError> propose_attempt(
         proto::FailoverRecord record);
     /// Leader only: execution progress of a record.
-    bool report_progress(const proto::RecordKey& key, proto::RecordPhase phase);
+    bool report_progress(const proto::RecordKey& key, proto::RecordPhase phase,
+                         std::optional<std::uint32_t> attempt = std::nullopt);
     /// Leader only: a maintenance window on or off (consensus::set_maintenance).
     Expected<void, consensus::ProposeError> set_maintenance(proto::MaintenanceEntry entry, bool on);
     const peer::Network* network() const { return network_.get(); }

@@ -727,3 +727,155 @@ TEST(Names, EveryEnumHasAName) {
 
 }  // namespace
 }  // namespace picket::failover
+
+namespace picket::failover {
+namespace {
+using namespace testing;
+
+/// Attempt 0 of master a's failure chose d (10.0.0.4:7000), sent FORCE at kT0 and was
+/// aborted at kT0 + 1 s; the leader was elected long before. `now` is kT0 + 8 s, past
+/// 2 x cluster-node-timeout (3 s) after the command.
+struct SwitchWorld {
+    cluster::Topology topo = topology_of(three_masters(), 'b');
+    NodeStatuses nodes = standard_nodes();
+
+    SwitchInput input() const {
+        SwitchInput in;
+        in.replica = id('d');
+        in.replica_address = "10.0.0.4:7000";
+        in.mode = proto::FailoverMode::kForce;
+        in.abort_committed = true;
+        in.aborted_at = kT0 + 1s;
+        in.command_sent_at = kT0;
+        in.leader_since = kT0 - 1min;
+        in.now = kT0 + 8s;
+        in.probe_delay = 1100ms;
+        in.cluster_node_timeout = 3s;
+        in.topology = &topo;
+        in.nodes = &nodes;
+        return in;
+    }
+    void kill_d(TimePoint since) {
+        auto& d = nodes.at("10.0.0.4:7000");
+        d.state = detect::NodeState::kSdown;
+        d.last_outcome = detect::ProbeOutcome::kRefused;
+        d.failing_since = since;
+        d.reason = "connection refused";
+    }
+    void hang_d(TimePoint since) {
+        auto& d = nodes.at("10.0.0.4:7000");
+        d.state = detect::NodeState::kSdown;
+        d.last_outcome = detect::ProbeOutcome::kTimeout;
+        d.failing_since = since;
+        d.reason = "timeout";
+    }
+};
+
+TEST(SwitchCandidate, ADeadCandidateIsLeftBehindOnceNothingCanLand) {
+    SwitchWorld w;
+    w.kill_d(kT0 + 2s);
+    const auto v = switch_candidate(w.input());
+    EXPECT_TRUE(v.may_switch) << v.reason;
+    EXPECT_TRUE(v.dead);
+    EXPECT_NE(v.reason.find("previous attempt's candidate 10.0.0.4:7000 dead (refused"),
+              std::string::npos)
+        << v.reason;
+}
+
+TEST(SwitchCandidate, ACandidateStillAReplicaAfterTheAbortIsLeftBehind) {
+    SwitchWorld w;
+    w.nodes.at("10.0.0.4:7000").replication_at = kT0 + 5s;  // INFO read after the abort
+    const auto v = switch_candidate(w.input());
+    EXPECT_TRUE(v.may_switch) << v.reason;
+    EXPECT_TRUE(v.still_replica);
+    EXPECT_NE(v.reason.find("not promoted"), std::string::npos) << v.reason;
+    // INFO from before the abort says nothing about what it did with the command.
+    w.nodes.at("10.0.0.4:7000").replication_at = kT0 + 500ms;
+    EXPECT_FALSE(switch_candidate(w.input()).may_switch);
+    // Nor does a replica the cluster model already shows as a master.
+    w.nodes.at("10.0.0.4:7000").replication_at = kT0 + 5s;
+    auto lines = three_masters();
+    lines[3] = {'d', "10.0.0.4:7000", "master", 0, 4, ""};
+    w.topo = topology_of(lines, 'b');
+    EXPECT_FALSE(switch_candidate(w.input()).may_switch);
+}
+
+TEST(SwitchCandidate, AHungCandidateMayStillActOnABufferedCommand) {
+    SwitchWorld w;
+    w.hang_d(kT0 + 2s);
+    auto v = switch_candidate(w.input());
+    EXPECT_FALSE(v.may_switch);
+    EXPECT_FALSE(v.dead);
+    EXPECT_FALSE(v.still_replica);
+    EXPECT_NE(v.reason.find("may still act on a command it received"), std::string::npos)
+        << v.reason;
+    // However long: a stopped process runs its buffer when it resumes.
+    auto in = w.input();
+    in.now = kT0 + 1h;
+    EXPECT_FALSE(switch_candidate(in).may_switch);
+}
+
+TEST(SwitchCandidate, TheVerdictMustRestOnAProbeSentAfterTheAbort) {
+    SwitchWorld w;
+    w.kill_d(kT0 - 1s);
+    auto in = w.input();
+    in.now = in.aborted_at + 500ms;  // the refusal seen may predate the abort
+    in.leader_since = kT0 - 1h;
+    in.command_sent_at.reset();
+    auto v = switch_candidate(in);
+    EXPECT_FALSE(v.may_switch) << v.reason;
+    EXPECT_EQ(v.wait, 600ms);
+    in.now = in.aborted_at + 1100ms;
+    EXPECT_TRUE(switch_candidate(in).may_switch);
+}
+
+TEST(SwitchCandidate, WaitsForTheCommittedAbortAndTheVoteThrottle) {
+    SwitchWorld w;
+    w.kill_d(kT0 + 2s);
+    auto in = w.input();
+    in.abort_committed = false;
+    auto v = switch_candidate(in);
+    EXPECT_FALSE(v.may_switch);
+    EXPECT_TRUE(v.dead);
+    EXPECT_NE(v.reason.find("not yet held by a majority"), std::string::npos) << v.reason;
+    // 2 x cluster-node-timeout after the last command (either mode: a TAKEOVER held by
+    // a pause lands just as well)...
+    in = w.input();
+    in.now = kT0 + 5s;
+    v = switch_candidate(in);
+    EXPECT_FALSE(v.may_switch);
+    EXPECT_EQ(v.wait, 1s);
+    in.mode = proto::FailoverMode::kTakeover;
+    EXPECT_FALSE(switch_candidate(in).may_switch);
+    in.now = kT0 + 6s;
+    EXPECT_TRUE(switch_candidate(in).may_switch);
+    // ...and after this leader's election: an earlier leader's command, checked before
+    // it, may be held by a pause until then.
+    in = w.input();
+    in.command_sent_at.reset();
+    in.leader_since = kT0 + 4s;
+    EXPECT_FALSE(switch_candidate(in).may_switch);
+    in.now = kT0 + 10s;
+    EXPECT_TRUE(switch_candidate(in).may_switch);
+}
+
+TEST(SwitchCandidate, TheFailedCandidateIsExcludedFromTheNextChoiceWithTheReason) {
+    PlanWorld w;
+    auto in = w.input();
+    in.failed_candidates.insert(id('d'));
+    const Plan plan = plan_failover(in);
+    const Act* act = plan.get<Act>();
+    ASSERT_NE(act, nullptr) << plan.reason();
+    EXPECT_EQ(act->replica, id('e'));
+    bool said = false;
+    for (const auto& c : plan.choice.candidates) {
+        if (c.node_id == id('d')) {
+            said = c.exclusion == Exclusion::kFailedAttempt &&
+                   c.reason == "excluded: previous attempt's candidate dead/not promoted";
+        }
+    }
+    EXPECT_TRUE(said) << plan.choice.reason;
+}
+
+}  // namespace
+}  // namespace picket::failover

@@ -10,6 +10,8 @@
 //    per master, and "no eligible replica" when every replica is excluded.
 //  - The watchers' quorum lost: no failover until the killed picketd come back.
 //  - The leader's own VM lost (its picketd and its master killed together).
+//  - The chosen replica stopped as the failover starts, then killed: picket waits while it
+//    might still act, then promotes the shard's other replica and records why.
 // Assertions read picketd's recorded attempts and metrics and Redis's own state; every
 // wait is bounded.
 
@@ -418,6 +420,122 @@ TEST(FailoverScenarios, NeverPromoteAndPriorityZeroReplicasAreNotPromoted) {
     EXPECT_EQ(role(*cluster, ra[0]), "slave");
     EXPECT_EQ(role(*cluster, rb[0]), "slave");
     EXPECT_EQ(failovers(sidecars, "succeeded"), 2.0);
+}
+
+/// The leader's recorded events of `kind` whose detail contains `text`.
+std::vector<json> leader_events(Sidecars& s, const std::string& kind, const std::string& text) {
+    std::vector<json> out;
+    const json st = s.leader_status();
+    if (!st.is_object()) {
+        return out;
+    }
+    for (const auto& e : st["events"]) {
+        if (e["kind"] == kind && e["detail"].get<std::string>().find(text) != std::string::npos) {
+            out.push_back(e);
+        }
+    }
+    return out;
+}
+
+// Issue #5: "switch to another candidate only once the first is seen alive as a replica
+// again or dead (refused)". The chosen replica is stopped (SIGSTOP) as the failover starts
+// — the pre-failover hook tells the test which one picket chose and holds the failover
+// until it is stopped — so it cannot be promoted, and a stopped process may still act on
+// a buffered command: picket retries it and does not switch. Then it is killed (connection
+// refused): picket moves the failure to the shard's other replica and records why.
+TEST(FailoverScenarios, AStoppedThenKilledCandidateIsReplacedByTheOtherReplica) {
+    testing::TempDir hooks;
+    const std::string pre = hooks.path() + "/pre.sh";
+    const std::string chosen = hooks.path() + "/chosen";
+    const std::string go = hooks.path() + "/go";
+    // Appends the chosen replica's address; the first time, waits (bounded) for the test.
+    testing::write_file(pre, "#!/bin/sh\necho \"$PICKET_REPLICA_ADDRESS\" >> " + chosen +
+                                 "\ni=0\nwhile [ ! -e " + go +
+                                 " ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done\nexit 0\n");
+    chmod(pre.c_str(), 0755);
+
+    auto options = fast_cluster();
+    options.replicas_per_master = 2;
+    auto cluster = testing::RedisCluster::create(options);
+    Sidecars sidecars(*cluster, 3,
+                      kFastFailover + "  timeout: 2s\n  pre_failover_command: [" + pre +
+                          "]\n  hook_timeout: 30s\n");
+    ASSERT_TRUE(sidecars.wait_ready(3, 9)) << sidecars.logs();
+    const std::size_t victim = cluster->master_indices().at(0);
+    const std::string victim_id = cluster->node_id(victim);
+    const auto replicas = replicas_by_id(*cluster, victim);
+    ASSERT_EQ(replicas.size(), 2U);
+    cluster->node(victim).kill();
+
+    // Which replica picket chose: the hook's PICKET_REPLICA_ADDRESS, and its own record.
+    ASSERT_TRUE(testing::wait_until([&] { return !testing::read_file(chosen).empty(); }, 30s, 50ms))
+        << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    std::string address = testing::read_file(chosen);
+    address = address.substr(0, address.find('\n'));
+    std::size_t first = replicas[0];
+    std::size_t other = replicas[1];
+    if (cluster->addresses().at(first) != address) {
+        std::swap(first, other);
+    }
+    ASSERT_EQ(cluster->addresses().at(first), address);
+    auto decided = sidecars.wait_attempt(victim_id, {"proposed"}, 5s);
+    EXPECT_EQ(decided["replica"], cluster->node_id(first)) << decided.dump();
+    EXPECT_FALSE(
+        leader_events(sidecars, "failover_replica_chosen", cluster->node_id(first)).empty());
+
+    // Stopped before the command could reach it: it cannot be promoted, and picket must
+    // not give up on it while it might still act.
+    cluster->node(first).pause();
+    testing::write_file(go, "");
+    ASSERT_TRUE(testing::wait_until(
+        [&] {
+            return !leader_events(sidecars, "failover_waiting",
+                                  "it may still act on a command it received")
+                        .empty();
+        },
+        30s, 100ms))
+        << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    EXPECT_TRUE(leader_events(sidecars, "failover_candidate_switched", "").empty());
+    EXPECT_EQ(cluster->node(other).info_field("replication", "role"), "slave");
+
+    // Dead (connection refused): the failure moves on to the other replica.
+    cluster->node(first).kill();
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return cluster->node(other).info_field("replication", "role") == "master"; }, 60s,
+        200ms))
+        << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    auto done = sidecars.wait_attempt(victim_id, {"converged"}, 30s);
+    ASSERT_TRUE(done.is_object()) << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    EXPECT_EQ(done["replica"], cluster->node_id(other));
+    EXPECT_EQ(done["attempt"], 1);
+    ASSERT_EQ(done["failed_candidates"].size(), 1U) << done.dump();
+    const std::string why = done["failed_candidates"][0];
+    EXPECT_NE(why.find(cluster->node_id(first)), std::string::npos) << why;
+    EXPECT_NE(why.find("dead (refused"), std::string::npos) << why;
+    const auto switched = leader_events(
+        sidecars, "failover_candidate_switched",
+        "promotes " + cluster->node_id(other) + " instead of " + cluster->node_id(first));
+    ASSERT_EQ(switched.size(), 1U) << sidecars.leader_status()["events"].dump();
+    EXPECT_NE(switched[0]["detail"].get<std::string>().find("previous attempt's candidate " +
+                                                            address + " dead"),
+              std::string::npos)
+        << switched[0].dump();
+    // The history keeps the attempt and why the first candidate was left behind.
+    const int leader = sidecars.leader();
+    ASSERT_GE(leader, 0);
+    const auto history =
+        http_get(sidecars.http_port(static_cast<std::size_t>(leader)), "/v1/history");
+    const json list = json::parse(history.body, nullptr, false);
+    bool found = false;
+    for (const auto& e : list.is_array() ? list : json::array()) {
+        if (e["failed_master"] == victim_id && e["attempt"] == 1 &&
+            e["replica"] == cluster->node_id(other) && e["failed_candidates"].size() == 1) {
+            found = true;
+        }
+    }
+    EXPECT_TRUE(found) << history.body;
+    // One replica of this failure became master: the killed one never did.
+    EXPECT_EQ(cluster->node(other).info_field("replication", "role"), "master");
 }
 
 TEST(FailoverScenarios, NoFailoverWithoutTheWatchersQuorumUntilItIsBack) {

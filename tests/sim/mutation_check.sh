@@ -30,10 +30,13 @@ mutants=(
 'lib/consensus/src/consensus.cpp|    if (active < config_.majority()) {|    if (false) {'
 'tests/sim/simulation.cpp|        if (auto cas = failover::still_valid(r, fresh); !cas) {|        if (auto cas = failover::CasResult{true, {}}; !cas) {'
 'lib/failover/src/plan.cpp|    if (master->config_epoch != record.key.config_epoch) {|    if (false) {'
-'tests/sim/simulation.cpp|                w.c->report_progress(v.key, RecordPhase::kAborted, local);|                (void)local;'
+'tests/sim/simulation.cpp|                w.c->report_progress(v.key, RecordPhase::kAborted, local, v.attempt);|                (void)local;'
 'tests/sim/simulation.cpp|            r != w.c->records().end() && r->second.phase != RecordPhase::kAborted) {|            r != w.c->records().end()) {'
 'tests/sim/simulation.cpp|        if (!w.c->odown().contains(r.key.failed_master)) {|        if (false) {'
 'lib/failover/src/plan.cpp|        if (in.since_last_contact < until) {|        if (false) {'
+'lib/failover/src/plan.cpp|    if (!v.dead && !v.still_replica) {|    if (false) {'
+'lib/failover/src/plan.cpp|    if (in.now - from < throttle) {|    if (false) {'
+'lib/consensus/src/consensus.cpp|    if (!abort_committed(record.key)) {|    if (false) {'
 )
 status=0
 for m in "${mutants[@]}"; do

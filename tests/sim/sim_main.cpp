@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
             {"promotions", total.promotions, 100},
             {"failovers_verified", total.failovers_verified, 50},
             {"stale_rejected", total.stale_rejected, 1, kRare},
+            {"candidate_switches", total.candidate_switches, 1, kRare},
             {"rejoins", total.rejoins, 50},
             {"lease_checks", total.lease_checks, 10000},
         };

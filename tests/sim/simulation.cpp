@@ -49,6 +49,7 @@ void Coverage::add(const Coverage& o) {
     X(rejoins)                 \
     X(master_alive_at_send)    \
     X(held_split_brain)        \
+    X(candidate_switches)      \
     X(lease_checks)
 #define PICKET_SIM_ADD(name) name += o.name;
     PICKET_SIM_COUNTERS(PICKET_SIM_ADD)
@@ -114,6 +115,7 @@ struct Verification {
     TimePoint deadline;
     /// Held by a pause between check and send: kCommandSent is reported on resume.
     bool report_sent = false;
+    std::uint32_t attempt = 0;
 };
 
 /// One simulated watcher: the consensus object (absent while crashed), its disk, its
@@ -141,6 +143,8 @@ struct Watcher {
     TimePoint next_nodes{};
     std::map<std::string, TimePoint> last_success;  ///< shard → local time (cooldown)
     std::map<RecordKey, TimePoint> force_sent;      ///< last FORCE per failure (throttle)
+    std::map<RecordKey, TimePoint> last_command;    ///< last command per failure (any mode)
+    std::map<RecordKey, TimePoint> aborted_seen;    ///< when the leader saw it aborted
     std::set<RecordKey> executing;
     std::vector<Verification> verifying;
     std::map<RecordKey, std::string> plan_said;  ///< last plan reason traced, per key
@@ -365,6 +369,8 @@ class Sim {
         w.next_nodes = local;
         w.last_success.clear();
         w.force_sent.clear();
+        w.last_command.clear();
+        w.aborted_seen.clear();
         w.executing.clear();
         w.verifying.clear();
         w.sdown_since.clear();
@@ -450,7 +456,8 @@ class Sim {
                     violation("committed a record no leader proposed: " +
                               name(r.key.failed_master) + " -> " + name(r.replica));
                 }
-                auto [it, inserted] = committed_.emplace(r.key, r.replica);
+                auto [it, inserted] =
+                    committed_.emplace(std::make_pair(r.key, r.attempt), r.replica);
                 if (!inserted && it->second != r.replica) {
                     violation("two replicas committed for one failure of " +
                               name(r.key.failed_master) + ": " + name(it->second) + " and " +
@@ -753,7 +760,46 @@ class Sim {
                     in.facts.cooldown_remaining = kCooldown - since;
                 }
             }
-            const auto plan = failover::plan_failover(in);
+            // failover.cpp: an aborted attempt moves on to another candidate only once it
+            // can no longer land (failover::switch_candidate); a dead candidate waits.
+            std::optional<FailoverRecord> previous;
+            if (auto r = w.c->records().find(key); r != w.c->records().end()) {
+                previous = r->second;
+            }
+            std::optional<failover::SwitchVerdict> verdict;
+            if (previous) {
+                const auto seen = w.aborted_seen.try_emplace(key, local).first;
+                failover::SwitchInput si;
+                si.replica = previous->replica;
+                if (const auto* n = topology.node(previous->replica); n != nullptr) {
+                    si.replica_address = n->address.endpoint();
+                }
+                si.mode = previous->mode;
+                si.abort_committed = w.c->abort_committed(key);
+                si.aborted_at = seen->second;
+                if (auto lc = w.last_command.find(key); lc != w.last_command.end()) {
+                    si.command_sent_at = lc->second;
+                }
+                si.leader_since = w.c->leader_since();
+                si.now = local;
+                si.probe_delay = kShellTick + kPingTimeout;
+                si.cluster_node_timeout = kClusterNodeTimeout;
+                si.topology = &topology;
+                si.nodes = &nodes;
+                verdict = failover::switch_candidate(si);
+                if (verdict->may_switch) {
+                    in.failed_candidates.insert(previous->replica);
+                } else if (!verdict->candidate_up) {
+                    continue;  // retrying a replica that is down cannot work: wait
+                }
+            }
+            auto plan = failover::plan_failover(in);
+            if (const auto* v = plan.get<failover::Veto>();
+                v != nullptr && v->why == failover::VetoReason::kNoEligibleReplica &&
+                !in.failed_candidates.empty()) {
+                in.failed_candidates.clear();
+                plan = failover::plan_failover(in);
+            }
             if (cfg_.keep_trace) {
                 auto& said = w.plan_said[key];
                 if (said != plan.reason()) {
@@ -778,11 +824,21 @@ class Sim {
             record.key = key;
             record.replica = act->replica;
             record.mode = act->mode;
-            auto got = w.c->propose(record, local);
+            const bool switching =
+                previous && verdict && verdict->may_switch && act->replica != previous->replica;
+            auto got =
+                switching ? w.c->propose_attempt(record, local) : w.c->propose(record, local);
             if (!got) {
                 continue;
             }
+            w.aborted_seen.erase(key);
             ++result_.coverage.proposals;
+            if (switching) {
+                ++result_.coverage.candidate_switches;
+                note(w.id + " switches " + key_text(key) + " from " + name(previous->replica) +
+                     " to " + name(act->replica) + " (attempt " + std::to_string(got->attempt) +
+                     "): " + verdict->reason);
+            }
             note(w.id + " proposes " + key_text(key) + " -> " + name(got->replica) + " " +
                  std::string(proto::to_string(got->mode)) + " (" + act->reason + ")");
             // No failover without an ODOWN quorum: the record's watchers, checked against
@@ -814,7 +870,7 @@ class Sim {
     /// lease check, the command, then verification.
     void execute(Watcher& w, const consensus::Action& a) {
         const FailoverRecord& r = a.record;
-        auto chosen = committed_.find(r.key);
+        auto chosen = committed_.find(std::make_pair(r.key, r.attempt));
         if (chosen == committed_.end() || chosen->second != r.replica) {
             violation("action for a record not committed with that value: " + key_text(r.key) +
                       " -> " + name(r.replica));
@@ -830,7 +886,7 @@ class Sim {
         // a record to execute once per term); the next plan reopens it, same value.
         auto abort = [&](const std::string& why) {
             note(w.id + " execute " + key_text(r.key) + ": " + why);
-            w.c->report_progress(r.key, RecordPhase::kAborted, local);
+            w.c->report_progress(r.key, RecordPhase::kAborted, local, r.attempt);
             drain(w);
         };
         if (!w.topology || w.topology->node(r.replica) == nullptr) {
@@ -851,7 +907,7 @@ class Sim {
             const bool promoted = t != nullptr && t->role == cluster::NodeRole::kMaster;
             note(w.id + " compare-and-set refuses " + key_text(r.key) + ": " + cas.reason);
             w.c->report_progress(r.key, promoted ? RecordPhase::kDone : RecordPhase::kAborted,
-                                 local);
+                                 local, r.attempt);
             drain(w);
             return;
         }
@@ -916,9 +972,11 @@ class Sim {
         if (r.mode == proto::FailoverMode::kForce) {
             w.force_sent[r.key] = local;
         }
-        w.verifying.push_back(Verification{r.key, r.replica, local + kVerifyTimeout, held});
+        w.last_command[r.key] = local;
+        w.verifying.push_back(
+            Verification{r.key, r.replica, local + kVerifyTimeout, held, r.attempt});
         if (!held) {
-            w.c->report_progress(r.key, RecordPhase::kCommandSent, local);
+            w.c->report_progress(r.key, RecordPhase::kCommandSent, local, r.attempt);
         }
     }
 
@@ -933,21 +991,21 @@ class Sim {
             }
             if (v.report_sent) {
                 v.report_sent = false;
-                w.c->report_progress(v.key, RecordPhase::kCommandSent, local);
+                w.c->report_progress(v.key, RecordPhase::kCommandSent, local, v.attempt);
             }
             const RNode& t = nodes_.at(v.target);
             if (answers(w, t) && t.master) {
                 w.last_success[v.key.shard] = local;
                 ++result_.coverage.failovers_verified;
                 w.executing.erase(v.key);
-                w.c->report_progress(v.key, RecordPhase::kDone, local);
+                w.c->report_progress(v.key, RecordPhase::kDone, local, v.attempt);
                 continue;
             }
             if (local >= v.deadline) {
                 // "failed": not master within failover.timeout: aborted, to be retried.
                 w.executing.erase(v.key);
                 note(w.id + " failover of " + key_text(v.key) + " not verified in time");
-                w.c->report_progress(v.key, RecordPhase::kAborted, local);
+                w.c->report_progress(v.key, RecordPhase::kAborted, local, v.attempt);
                 continue;
             }
             still.push_back(v);
@@ -1514,7 +1572,8 @@ class Sim {
     std::map<proto::Term, WatcherId> leaders_;
     std::map<std::pair<std::size_t, proto::Term>, std::size_t> votes_;
     std::set<std::pair<RecordKey, std::string>> proposed_;
-    std::map<RecordKey, std::string> committed_;
+    /// Committed value per (failure, attempt): Paxos allows one value per attempt.
+    std::map<std::pair<RecordKey, std::uint32_t>, std::string> committed_;
     std::map<RecordKey, int> promotions_;
 
     std::optional<TimePoint> last_jump_;

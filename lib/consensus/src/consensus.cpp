@@ -978,13 +978,15 @@ Expected<FailoverRecord, ProposeError> Consensus::propose(FailoverRecord record,
     return records_.at(record.key);
 }
 
-bool Consensus::report_progress(const RecordKey& key, RecordPhase phase, TimePoint now) {
+bool Consensus::report_progress(const RecordKey& key, RecordPhase phase, TimePoint now,
+                                std::optional<std::uint32_t> attempt) {
     last_now_ = std::max(last_now_, now);
     if (role_ != Role::kLeader) {
         return false;
     }
     auto it = records_.find(key);
-    if (it == records_.end() || phase <= it->second.phase) {
+    if (it == records_.end() || phase <= it->second.phase ||
+        (attempt && *attempt != it->second.attempt)) {
         return false;
     }
     it->second.phase = phase;

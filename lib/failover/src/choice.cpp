@@ -13,6 +13,8 @@ std::string_view to_string(Exclusion e) {
     switch (e) {
         case Exclusion::kMaintenance:
             return "maintenance";
+        case Exclusion::kFailedAttempt:
+            return "failed_attempt";
         case Exclusion::kNeverPromote:
             return "never_promote";
         case Exclusion::kDown:
@@ -175,6 +177,9 @@ void assess(Work& w, const ChoiceInput& in, std::int64_t reference,
     }
     if (names(in.policy.never_promote, w)) {
         return exclude(Exclusion::kNeverPromote, "listed in failover.never_promote");
+    }
+    if (names(in.failed_candidates, w)) {
+        return exclude(Exclusion::kFailedAttempt, "previous attempt's candidate dead/not promoted");
     }
     // A node we do not see answering cannot be promoted and then verified; a loading or
     // failing one may not serve at all.

@@ -286,7 +286,8 @@ std::string replica_testimony(const PlanInput& in) {
 ChoiceInput choice_input(const FailedMaster& m, const cluster::Topology* topology,
                          const NodeStatuses* nodes,
                          const std::set<std::string, std::less<>>& maintenance,
-                         std::optional<std::int64_t> master_offset, const Policy& policy) {
+                         std::optional<std::int64_t> master_offset, const Policy& policy,
+                         const std::set<std::string, std::less<>>& failed = {}) {
     ChoiceInput c;
     c.master_id = m.id;
     c.master_address = m.address;
@@ -294,6 +295,7 @@ ChoiceInput choice_input(const FailedMaster& m, const cluster::Topology* topolog
     c.topology = topology;
     c.nodes = nodes;
     c.maintenance = maintenance;
+    c.failed_candidates = failed;
     c.master_offset = master_offset;
     c.policy = policy;
     return c;
@@ -352,7 +354,7 @@ Plan plan_failover(const PlanInput& in) {
     const std::vector<MasterLiveness> masters = with_master_lost(in.masters, in.master.id);
     plan.masters = count_masters(masters);
     plan.choice = choose_replica(choice_input(in.master, in.topology, in.nodes, in.maintenance,
-                                              in.master_offset, in.policy));
+                                              in.master_offset, in.policy, in.failed_candidates));
 
     // 2. ODOWN without evidence cannot happen through consensus; refuse rather than guess.
     if (in.evidence == proto::Evidence::kNone) {
@@ -638,6 +640,71 @@ Readiness readiness(const ReadinessInput& in) {
         out.reason += r;
     }
     return out;
+}
+
+}  // namespace picket::failover
+
+namespace picket::failover {
+
+SwitchVerdict switch_candidate(const SwitchInput& in) {
+    SwitchVerdict v;
+    const std::string who = "previous attempt's candidate " +
+                            (in.replica_address.empty() ? in.replica : in.replica_address);
+    // What became of the candidate, judged only by what was seen after the abort.
+    const detect::NodeStatus* st =
+        in.nodes == nullptr ? nullptr : find_status(*in.nodes, in.replica, in.replica_address);
+    const bool fresh_probe = in.now - in.aborted_at >= in.probe_delay;
+    std::string fate;
+    v.candidate_up = st != nullptr && st->state == detect::NodeState::kUp;
+    if (st != nullptr) {
+        const bool refused = st->last_outcome == detect::ProbeOutcome::kRefused ||
+                             st->last_outcome == detect::ProbeOutcome::kReset ||
+                             st->last_outcome == detect::ProbeOutcome::kClosed;
+        const cluster::NodeModel* model =
+            in.topology == nullptr ? nullptr : in.topology->node(in.replica);
+        if (refused && st->state != detect::NodeState::kUp && st->failing_since && fresh_probe) {
+            v.dead = true;
+            fate = who + " dead (" + std::string(detect::to_string(st->last_outcome)) +
+                   ", failing for " + detail::format(in.now - *st->failing_since) + ")";
+        } else if (st->replication && st->replication_at && *st->replication_at > in.aborted_at &&
+                   st->replication->role == cluster::ReplicationRole::kReplica &&
+                   (model == nullptr || model->role != cluster::NodeRole::kMaster)) {
+            v.still_replica = true;
+            fate = who + " not promoted: alive and answering as a replica after the abort";
+        }
+    }
+    if (!v.dead && !v.still_replica) {
+        v.reason = who + ": neither seen dead nor seen still a replica since the abort (" +
+                   (st == nullptr        ? std::string("not probed by this watcher")
+                    : st->reason.empty() ? std::string(detect::to_string(st->state))
+                                         : st->reason) +
+                   "); it may still act on a command it received";
+        if (!fresh_probe) {
+            v.wait = in.probe_delay - (in.now - in.aborted_at);
+        }
+        return v;
+    }
+    if (!in.abort_committed) {
+        v.reason = fate + "; its abort is not yet held by a majority of watchers";
+        return v;
+    }
+    const Duration throttle = 2 * in.cluster_node_timeout;
+    TimePoint from = in.leader_since;
+    if (in.command_sent_at && *in.command_sent_at > from) {
+        from = *in.command_sent_at;
+    }
+    if (in.now - from < throttle) {
+        v.wait = throttle - (in.now - from);
+        v.reason = fate +
+                   "; but a command for it may still land, and the masters refuse votes for "
+                   "another replica, until 2 x cluster-node-timeout after the last command and "
+                   "after this leader's election (" +
+                   detail::format(v.wait) + " left)";
+        return v;
+    }
+    v.may_switch = true;
+    v.reason = fate;
+    return v;
 }
 
 }  // namespace picket::failover

@@ -189,7 +189,10 @@ class Consensus {
     /// Leader only: the shell reports how execution went (kCommandSent, kDone, kAborted).
     /// Phases only move forward; anything else is ignored. Returns whether it applied. An
     /// abort is replicated at once.
-    bool report_progress(const RecordKey& key, proto::RecordPhase phase, TimePoint now);
+    /// With `attempt`, only if the record is still at that attempt (a late report about an
+    /// earlier attempt must not move a newer one).
+    bool report_progress(const RecordKey& key, proto::RecordPhase phase, TimePoint now,
+                         std::optional<std::uint32_t> attempt = std::nullopt);
 
     /// Leader only: turns a maintenance window on (replacing the one of the same target)
     /// or off (by target; `entry.kind`, `timed`, `remaining`, `by` are then ignored). The
@@ -222,6 +225,8 @@ class Consensus {
     bool lease_valid(TimePoint now) const;
     /// End of the current lease (meaningful when lease_valid()).
     TimePoint lease_until() const { return lease_until_; }
+    /// When this watcher became leader (meaningful while is_leader()).
+    TimePoint leader_since() const { return leader_since_; }
     const std::map<RecordKey, FailoverRecord>& records() const { return records_; }
     /// Leader only: the nodes currently ODOWN and the agreement behind each.
     const std::map<std::string, OdownState>& odown() const { return odown_; }

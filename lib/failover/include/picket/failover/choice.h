@@ -68,6 +68,9 @@ enum class Exclusion : std::uint8_t {
     kMaintenance,
     /// Listed in failover.never_promote (by node id or host:port).
     kNeverPromote,
+    /// The candidate of an earlier attempt at this failure that was seen dead or not
+    /// promoted after its abort (switch_candidate()).
+    kFailedAttempt,
     /// This watcher does not see it up: SDOWN, failing, loading, not probed yet, or not
     /// probed at all. Promoting a node we cannot reach cannot be verified.
     kDown,
@@ -103,6 +106,8 @@ struct ChoiceInput {
     const NodeStatuses* nodes = nullptr;
     /// Node ids or "host:port" currently in maintenance.
     std::set<std::string, std::less<>> maintenance;
+    /// Node ids of earlier attempts' candidates that failed (dead, or not promoted).
+    std::set<std::string, std::less<>> failed_candidates;
     /// The master's last known replication offset (its INFO master_repl_offset), when
     /// known. The reference for the lag is the highest of this and every candidate's
     /// offset: no replica can be ahead of the master's true offset, so that maximum is the

@@ -144,8 +144,10 @@ struct PlanInput {
     /// Slot-owning masters and their liveness (master_liveness()); the failed master is
     /// among them.
     std::vector<MasterLiveness> masters;
-    /// Replica choice inputs beyond the master's identity (maintenance set, master offset).
+    /// Replica choice inputs beyond the master's identity (maintenance set, master offset,
+    /// earlier attempts' failed candidates).
     std::set<std::string, std::less<>> maintenance;
+    std::set<std::string, std::less<>> failed_candidates;
     std::optional<std::int64_t> master_offset;
     /// The settings.
     Policy policy;
@@ -246,6 +248,63 @@ struct CasResult {
 /// means the world moved on (the cluster failed over, another command landed, a
 /// resharding happened): do not send.
 CasResult still_valid(const proto::FailoverRecord& record, const cluster::Topology& fresh);
+
+/// Switching to another candidate (issue #5): an aborted attempt's replica may still act
+/// on a command it received (a paused process runs what is buffered when it resumes), so
+/// the failure moves on to another replica only once that attempt can no longer land.
+struct SwitchInput {
+    /// The aborted attempt: its replica (node id and "ip:port") and mode.
+    std::string replica;
+    std::string replica_address;
+    proto::FailoverMode mode = proto::FailoverMode::kForce;
+    /// The vote holds the abort in a majority (consensus::Consensus::abort_committed):
+    /// no later leader can adopt an earlier phase of that attempt and execute it.
+    bool abort_committed = false;
+    /// When this leader saw the attempt aborted (its monotonic clock).
+    TimePoint aborted_at{};
+    /// When this leader's last command for this failure left for Redis, if one did (and
+    /// Redis did not refuse it), and when this leader was elected: a command of an
+    /// earlier leader was checked before that.
+    std::optional<TimePoint> command_sent_at;
+    TimePoint leader_since{};
+    TimePoint now{};
+    /// How long a probe result can take to show up after it was sent (ping_interval +
+    /// ping_timeout): a verdict must rest on a probe sent after the abort.
+    Duration probe_delay{};
+    /// cluster-node-timeout: masters refuse votes for the failed master's replicas for
+    /// 2 × this after voting for one (the FORCE vote throttle).
+    Duration cluster_node_timeout{};
+    /// The cluster model (is the replica still a replica?). May be null.
+    const cluster::Topology* topology = nullptr;
+    /// The detector's view of the replica (dead? answering INFO as a replica?).
+    const NodeStatuses* nodes = nullptr;
+};
+struct SwitchVerdict {
+    bool may_switch = false;
+    /// What was seen of the candidate after the abort: connection refused (dead), or
+    /// answering as a replica. Neither: it may be hung, with a command in its buffer.
+    bool dead = false;
+    bool still_replica = false;
+    /// The detector sees it up: only then is retrying the same candidate any use (a
+    /// replica down, hung or dead, fails the compare-and-set read anyway).
+    bool candidate_up = false;
+    /// Why (not): "previous attempt's candidate 10.0.0.5:7001 dead (connection refused)".
+    std::string reason;
+    /// How much longer at least before it may (zero when unknown or when it may).
+    Duration wait{};
+};
+/// Whether a failure may move from the aborted attempt's replica to another one: the
+/// abort is committed; 2 × cluster-node-timeout have passed since this leader's last
+/// command for the failure and since its election (the masters' vote throttle: before
+/// that no other replica of the shard can win an election; and a command held by a pause
+/// of this or an earlier leader, or buffered by a stopped replica, must have landed or
+/// died — the bound the per-shard cooldown already assumes, docs/consensus.md "Lease");
+/// and the replica was seen dead (connection refused, reset or closed, by a probe sent
+/// after the abort) or alive answering INFO replication as a replica (fresh after the
+/// abort, and the cluster model still shows it a replica). A replica that only times out
+/// (hung, or cut off) is neither: it may still act on a buffered command, so the attempt
+/// is retried on it instead.
+SwitchVerdict switch_candidate(const SwitchInput& in);
 
 /// Convergence after a promotion: what one node's own CLUSTER NODES says about it.
 struct ViewAgreement {
