@@ -17,6 +17,7 @@
 #include "picket/cluster/config_get.h"
 #include "picket/failover/plan.h"
 #include "picket/io/clock.h"
+#include "picket/io/tls.h"
 #include "picket/resp/client.h"
 #include "picket/watch/status.h"
 #include "sd_notify.h"
@@ -161,19 +162,25 @@ int Daemon::run() {
     http_ = std::move(*server);
     if (!config_.http.admin_token.empty()) {
         const auto& admin = config_.http.admin_listen;
-        if (config_.http.admin_tls.enabled) {
-            spdlog::error(
-                "http.admin_listen {}: admin_tls is not built in this version; the admin API "
-                "serves plain HTTP on a loopback address or a unix socket",
-                admin.to_string());
-            return 1;
-        }
+        const auto& tls = config_.http.admin_tls;
         auto handler = [this](const http::Request& r) { return handle_admin(r); };
-        auto a = admin.is_unix()
-                     ? http::Server::listen_unix(io_.get_executor(), admin.unix_path,
-                                                 config_.http.admin_socket_mode, limits, handler)
-                     : http::Server::listen(io_.get_executor(), admin.tcp.host, admin.tcp.port,
-                                            limits, handler);
+        Expected<std::unique_ptr<http::Server>, std::string> a =
+            unexpected(std::string("no admin listener"));
+        if (admin.is_unix()) {
+            a = http::Server::listen_unix(io_.get_executor(), admin.unix_path,
+                                          config_.http.admin_socket_mode, limits, handler);
+        } else if (tls.enabled) {
+            auto ctx = io::make_server_context({tls.cert_file, tls.key_file, tls.client_ca_file});
+            if (!ctx) {
+                spdlog::error("http.admin_tls: {}", ctx.error());
+                return 1;
+            }
+            a = http::Server::listen_tls(io_.get_executor(), admin.tcp.host, admin.tcp.port,
+                                         std::move(*ctx), limits, handler);
+        } else {
+            a = http::Server::listen(io_.get_executor(), admin.tcp.host, admin.tcp.port, limits,
+                                     handler);
+        }
         if (!a) {
             spdlog::error("admin API: {}", a.error());
             return 1;

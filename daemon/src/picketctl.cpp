@@ -9,8 +9,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -26,6 +28,7 @@
 
 #include "picket/base/expected.h"
 #include "picket/config/config.h"
+#include "picket/io/tls.h"
 #include "version.h"
 
 namespace {
@@ -45,9 +48,11 @@ constexpr const char* kUsage = R"(usage: picketctl [--url URL] COMMAND
   history [--json]     past failovers kept by this watcher: phases, timings, reasons
   check-config FILE    validate a picketd configuration file
 
-Operator actions (admin API: --admin-url http://HOST:PORT or unix:/PATH (picketd's
-http.admin_listen), default http://127.0.0.1:7702, repeatable;
-token from --token-file FILE or $PICKET_ADMIN_TOKEN_FILE):
+Operator actions (admin API: --admin-url http://HOST:PORT, https://HOST:PORT or
+unix:/PATH (picketd's http.admin_listen), default http://127.0.0.1:7702, repeatable;
+token from --token-file FILE or $PICKET_ADMIN_TOKEN_FILE; for https: --ca-file FILE
+(the CA of picketd's admin_tls certificate; default: the system's), --cert-file FILE and
+--key-file FILE (a client certificate, when admin_tls.client_ca_file is set)):
   maintenance on|off TARGET [--for DURATION]
                        no automatic failover of TARGET (cluster, a shard's slot ranges,
                        a node id or ip:port) while on; DURATION like 30m, 2h. Cluster
@@ -64,9 +69,13 @@ token from --token-file FILE or $PICKET_ADMIN_TOKEN_FILE):
 
 --url defaults to )";
 
+/// picketctl's TLS settings for https:// URLs (--ca-file, --cert-file, --key-file).
+picket::io::TlsClientOptions client_tls;
+
 struct Target {
     std::string host;
     std::string port;
+    bool tls = false;
     /// For unix:/path URLs: the socket path (host and port unused).
     std::string unix_path;
 };
@@ -77,24 +86,25 @@ picket::Expected<Target, std::string> parse_url(const std::string& url) {
         if (path.empty() || path.front() != '/') {
             return picket::unexpected("a unix socket URL is unix:/absolute/path: '" + url + "'");
         }
-        return Target{"localhost", "", path};
+        return Target{"localhost", "", false, path};
     }
-    const std::string prefix = "http://";
+    const bool tls = url.rfind("https://", 0) == 0;
+    const std::string prefix = tls ? "https://" : "http://";
     if (url.rfind(prefix, 0) != 0) {
-        return picket::unexpected("only http:// and unix:/path URLs are supported here: '" + url +
-                                  "'");
+        return picket::unexpected(
+            "only http://, https:// and unix:/path URLs are supported here: '" + url + "'");
     }
     std::string rest = url.substr(prefix.size());
     rest = rest.substr(0, rest.find('/'));
     const auto colon = rest.rfind(':');
     if (colon == std::string::npos || rest.empty()) {
-        return Target{rest, "80", {}};
+        return Target{rest, tls ? "443" : "80", tls, {}};
     }
     std::string host = rest.substr(0, colon);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
         host = host.substr(1, host.size() - 2);
     }
-    return Target{host, rest.substr(colon + 1), {}};
+    return Target{host, rest.substr(colon + 1), tls, {}};
 }
 
 struct Reply {
@@ -157,7 +167,52 @@ picket::Expected<Reply, std::string> http_exchange(const std::string& url, http:
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
-    if (!target->unix_path.empty()) {
+    std::optional<asio::ssl::context> tls_context;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
+    if (target->tls) {
+        auto options = client_tls;
+        options.enabled = true;
+        options.server_name = target->host;
+        auto ctx = picket::io::make_client_context(options);
+        if (!ctx) {
+            return picket::unexpected(ctx.error());
+        }
+        tls_context.emplace(std::move(*ctx));
+        tls_stream.emplace(io, *tls_context);
+        boost::system::error_code not_ip;
+        asio::ip::make_address(target->host, not_ip);
+        if (not_ip) {
+            SSL_set_tlsext_host_name(tls_stream->native_handle(), target->host.c_str());
+        }
+        tls_stream->set_verify_callback(asio::ssl::host_name_verification(target->host));
+        resolver.async_resolve(
+            target->host, target->port, [&](beast::error_code ec, tcp::resolver::results_type r) {
+                if (ec) {
+                    error = "cannot resolve " + target->host + ": " + ec.message();
+                    return;
+                }
+                auto& lowest = beast::get_lowest_layer(*tls_stream);
+                lowest.expires_after(std::chrono::seconds(5));
+                lowest.async_connect(r, [&](beast::error_code cec, const tcp::endpoint&) {
+                    if (cec) {
+                        error = "cannot connect to picketd at " + url + ": " + cec.message() +
+                                " (is picketd running? is the URL right?)";
+                        return;
+                    }
+                    tls_stream->async_handshake(
+                        asio::ssl::stream_base::client, [&](beast::error_code hec) {
+                            if (hec) {
+                                error = "TLS handshake with " + url + ": " + hec.message() +
+                                        " (--ca-file: the CA of picketd's admin_tls "
+                                        "certificate; --cert-file/--key-file when it asks for "
+                                        "a client certificate)";
+                                return;
+                            }
+                            send_and_read(*tls_stream, req, buffer, parser, error, status, body);
+                        });
+                });
+            });
+    } else if (!target->unix_path.empty()) {
         unix_stream.expires_after(std::chrono::seconds(5));
         unix_stream.async_connect(
             asio::local::stream_protocol::endpoint(target->unix_path), [&](beast::error_code cec) {
@@ -486,7 +541,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--url" || a == "--admin-url" || a == "--token-file" || a == "--to" ||
-            a == "--for") {
+            a == "--for" || a == "--ca-file" || a == "--cert-file" || a == "--key-file") {
             if (i + 1 >= argc) {
                 std::cerr << "picketctl: " << a << " needs a value\n";
                 return 2;
@@ -500,6 +555,12 @@ int main(int argc, char** argv) {
                 token_file = v;
             } else if (a == "--to") {
                 to = v;
+            } else if (a == "--ca-file") {
+                client_tls.ca_file = v;
+            } else if (a == "--cert-file") {
+                client_tls.cert_file = v;
+            } else if (a == "--key-file") {
+                client_tls.key_file = v;
             } else {
                 for_duration = v;
             }

@@ -374,6 +374,10 @@ TEST(ConfigErrors, AddressesAndListeners) {
                                "  admin_socket_mode: \"0666\"\n"),
               "picket.yml:5:22: http.admin_socket_mode: must be \"0600\" (picketd's user only) "
               "or \"0660\" (and its group), not '0666'\n");
+    EXPECT_NE(errors_of(base + "watcher: {id: w1}\nhttp:\n  admin_listen: unix:/a.sock\n"
+                               "  admin_tls: {enabled: true, cert_file: /c, key_file: /k}\n")
+                  .find("http.admin_tls: enabled: true is for a TCP admin_listen"),
+              std::string::npos);
     EXPECT_EQ(errors_of(base + "watcher: {id: w1}\nhttp:\n  admin_listen: unix:run/admin.sock\n"),
               "picket.yml:4:17: http.admin_listen: unix socket path must be absolute "
               "(unix:/run/...)\n");

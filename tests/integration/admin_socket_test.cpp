@@ -4,6 +4,10 @@
 // The socket has mode 0600, the token is still required (a wrong or missing one changes
 // nothing), maintenance on/off works through it and is logged with the caller's uid, a
 // clean stop removes the file, and a restart after kill -9 replaces the stale one.
+// And the admin API over TLS (`http.admin_tls` with a client CA; picketctl https:// with
+// --ca-file/--cert-file/--key-file): works with the right CA, client certificate and token;
+// a missing client certificate, an untrusted server CA, plain HTTP or a wrong token are
+// refused and change nothing.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -19,6 +23,7 @@
 #include "picket/testing/process.h"
 #include "picket/testing/redis_cluster.h"
 #include "picket/testing/temp_dir.h"
+#include "picket/testing/tls_material.h"
 #include "picket/testing/wait.h"
 #include "sidecars.h"
 
@@ -125,6 +130,65 @@ TEST(AdminSocket, MaintenanceOnAndOffOverAUnixSocketWithTheTokenOnly) {
     auto again = ctl(sidecars.token_file(), urls, {"maintenance", "on", "cluster"});
     ASSERT_EQ(again.exit_code, 0) << again.out << again.err << sidecars.logs();
     EXPECT_TRUE(maintenance_everywhere(sidecars, 1)) << sidecars.status(1)["failover"].dump();
+}
+
+TEST(AdminTls, MaintenanceOverTlsNeedsTheCaTheClientCertificateAndTheToken) {
+    testing::TempDir pki_dir;
+    const auto pki = testing::TlsMaterial::generate(pki_dir.path());
+    auto cluster = testing::RedisCluster::create(tutorial_cluster());
+    Sidecars sidecars(*cluster, 3, "  enabled: true\n", "", false,
+                      "  admin_tls:\n    enabled: true\n    cert_file: " + pki.server_cert() +
+                          "\n    key_file: " + pki.server_key() +
+                          "\n    client_ca_file: " + pki.ca_cert() + "\n");
+    ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
+    std::vector<std::string> urls;
+    std::vector<std::string> plain_urls;
+    for (std::size_t i = 0; i < sidecars.size(); ++i) {
+        const auto plain = sidecars.admin_url(i);
+        ASSERT_EQ(plain.rfind("http://", 0), 0U) << plain;
+        plain_urls.push_back(plain);
+        urls.push_back("https://" + plain.substr(7));
+    }
+    auto with = [&](std::vector<std::string> tls_args, const std::string& token_file,
+                    const std::vector<std::string>& to, std::vector<std::string> args) {
+        tls_args.insert(tls_args.end(), args.begin(), args.end());
+        return ctl(token_file, to, tls_args);
+    };
+    const std::vector<std::string> good_tls = {"--ca-file",       pki.ca_cert(), "--cert-file",
+                                               pki.client_cert(), "--key-file",  pki.client_key()};
+
+    // Refused: no client certificate; a server CA we do not trust; plain HTTP on the TLS
+    // port; the right TLS with a wrong token. Nothing changes.
+    auto r = with({"--ca-file", pki.ca_cert()}, sidecars.token_file(), urls,
+                  {"maintenance", "on", "cluster"});
+    EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+    // TLS 1.3: the server's "certificate required" alert arrives after the client's side
+    // of the handshake, with the response read.
+    EXPECT_NE(r.err.find("certificate required"), std::string::npos) << r.err;
+    r = with({"--ca-file", pki.other_ca_cert(), "--cert-file", pki.client_cert(), "--key-file",
+              pki.client_key()},
+             sidecars.token_file(), urls, {"maintenance", "on", "cluster"});
+    EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.err.find("TLS handshake"), std::string::npos) << r.err;
+    r = ctl(sidecars.token_file(), plain_urls, {"maintenance", "on", "cluster"});
+    EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+    testing::TempDir dir;
+    const std::string wrong = dir.path() + "/wrong.token";
+    testing::write_file(wrong, "not-the-admin-token-at-all");
+    r = with(good_tls, wrong, urls, {"maintenance", "on", "cluster"});
+    EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE((r.out + r.err).find("missing or wrong admin token"), std::string::npos)
+        << r.out << r.err;
+    EXPECT_TRUE(maintenance_everywhere(sidecars, 0));
+    EXPECT_EQ(events_of(sidecars, "admin_maintenance"), "");
+
+    // Accepted with all three: on everywhere, then off.
+    auto on = with(good_tls, sidecars.token_file(), urls, {"maintenance", "on", "cluster"});
+    ASSERT_EQ(on.exit_code, 0) << on.out << on.err << sidecars.logs();
+    EXPECT_TRUE(maintenance_everywhere(sidecars, 1)) << sidecars.status(0)["failover"].dump();
+    auto off = with(good_tls, sidecars.token_file(), urls, {"maintenance", "off", "cluster"});
+    ASSERT_EQ(off.exit_code, 0) << off.out << off.err;
+    EXPECT_TRUE(maintenance_everywhere(sidecars, 0)) << sidecars.status(0)["failover"].dump();
 }
 
 }  // namespace

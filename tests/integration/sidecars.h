@@ -28,9 +28,11 @@ class Sidecars {
     /// `failover` is the body of the `failover:` section (indented by two spaces);
     /// `detection` is appended to the `detection:` section (after `down_after: 1s`).
     /// `admin_unix_socket`: the admin API listens on <dir>/wI.admin.sock (mode 0600)
-    /// instead of loopback TCP; admin_url() is then "unix:<path>".
+    /// instead of loopback TCP; admin_url() is then "unix:<path>". `http_extra` is appended
+    /// to the `http:` section (e.g. admin_tls).
     Sidecars(const RedisCluster& cluster, std::size_t n, const std::string& failover,
-             const std::string& detection = "", bool admin_unix_socket = false) {
+             const std::string& detection = "", bool admin_unix_socket = false,
+             const std::string& http_extra = "") {
         using namespace std::chrono_literals;
         std::vector<std::uint16_t> peer_ports;
         for (std::size_t i = 0; i < n; ++i) {
@@ -64,7 +66,8 @@ class Sidecars {
               << detection << "http:\n  admin_listen: "
               << (admin_unix_socket ? "unix:" + admin_sockets_[i]
                                     : "127.0.0.1:" + std::to_string(admin_ports_[i]))
-              << "\n  admin_token_file: " << token_file_ << "\nfailover:\n"
+              << "\n  admin_token_file: " << token_file_ << "\n"
+              << http_extra << "failover:\n"
               << failover;
             f.close();
             std::filesystem::create_directories(dir_.path() + "/state-" + id);

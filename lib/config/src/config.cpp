@@ -1042,6 +1042,11 @@ void read_http(Checker& c, Section& s, HttpConfig& h) {
     if (h.admin_tls.enabled && (h.admin_tls.cert_file.empty() || h.admin_tls.key_file.empty())) {
         c.error(tls.mark(), tls.path(), "enabled: true needs cert_file and key_file");
     }
+    if (h.admin_tls.enabled && h.admin_listen.is_unix()) {
+        c.error(tls.mark(), tls.path(),
+                "enabled: true is for a TCP admin_listen; a unix socket is protected by its "
+                "file mode (admin_socket_mode)");
+    }
     tls.finish();
     c.read_size(s, "max_header_bytes", h.max_header_bytes, 1024, 1024 * 1024);
     c.read_size(s, "max_body_bytes", h.max_body_bytes, 0, 64 * 1024 * 1024);

@@ -7,8 +7,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <list>
+#include <optional>
 #include <type_traits>
 
 #include "picket/io/listen.h"
@@ -20,6 +22,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
 namespace local = asio::local;
 using asio::awaitable;
 
@@ -166,6 +169,7 @@ template <class Protocol>
 struct Listener final : Server::Impl, std::enable_shared_from_this<Listener<Protocol>> {
     using Stream = beast::basic_stream<Protocol>;
     using Socket = typename Protocol::socket;
+    using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
     Listener(asio::any_io_executor ex, ServerLimits l, Handler h)
         : Impl(l, std::move(h)), acceptor(ex) {}
@@ -180,6 +184,11 @@ struct Listener final : Server::Impl, std::enable_shared_from_this<Listener<Prot
         for (auto& w : streams) {
             if (auto s = w.lock()) {
                 s->socket().close(ignored);
+            }
+        }
+        for (auto& w : tls_streams) {
+            if (auto s = w.lock()) {
+                beast::get_lowest_layer(*s).socket().close(ignored);
             }
         }
         if constexpr (std::is_same_v<Protocol, local::stream_protocol>) {
@@ -214,6 +223,25 @@ struct Listener final : Server::Impl, std::enable_shared_from_this<Listener<Prot
         --stats.open_connections;
     }
 
+    /// A TLS connection: the handshake within request_timeout, then the same loop.
+    awaitable<void> serve_tls(std::shared_ptr<TlsStream> stream) {
+        auto self = this->shared_from_this();
+        ++stats.open_connections;
+        auto& lowest = beast::get_lowest_layer(*stream);
+        auto peer = peer_of(lowest.socket());
+        lowest.expires_after(limits.request_timeout);
+        auto [ec] = co_await stream->async_handshake(ssl::stream_base::server, kAsTuple);
+        if (ec) {
+            // Not TLS, a wrong or missing client certificate, or too slow: nothing to answer.
+            ++stats.bad_requests;
+            beast::error_code ignored;
+            lowest.socket().close(ignored);
+        } else {
+            co_await detail::serve_connection(*stream, std::move(peer), context());
+        }
+        --stats.open_connections;
+    }
+
     awaitable<void> accept_loop() {
         auto self = this->shared_from_this();
         while (!stopped) {
@@ -230,6 +258,16 @@ struct Listener final : Server::Impl, std::enable_shared_from_this<Listener<Prot
                 continue;
             }
             ++stats.connections_accepted;
+            if constexpr (std::is_same_v<Protocol, tcp>) {
+                if (tls) {
+                    auto s = std::make_shared<TlsStream>(std::move(socket), *tls);
+                    tls_streams.remove_if([](const auto& w) { return w.expired(); });
+                    tls_streams.push_back(s);
+                    asio::co_spawn(acceptor.get_executor(), serve_tls(std::move(s)),
+                                   asio::detached);
+                    continue;
+                }
+            }
             auto stream = std::make_shared<Stream>(std::move(socket));
             streams.remove_if([](const auto& w) { return w.expired(); });
             streams.push_back(stream);
@@ -242,6 +280,9 @@ struct Listener final : Server::Impl, std::enable_shared_from_this<Listener<Prot
     std::list<std::weak_ptr<Stream>> streams;
     /// The socket file of a unix listener, removed at stop.
     io::UnixSocketFile socket_file;
+    /// Set for a TLS listener (TCP only): connections shake hands first.
+    std::optional<ssl::context> tls;
+    std::list<std::weak_ptr<TlsStream>> tls_streams;
 };
 
 }  // namespace
@@ -252,6 +293,17 @@ Expected<std::unique_ptr<Server>, std::string> Server::listen(asio::any_io_execu
                                                               ServerLimits limits,
                                                               Handler handler) {
     auto impl = std::make_shared<Listener<tcp>>(executor, limits, std::move(handler));
+    if (auto ok = io::listen(impl->acceptor, host, port, "http"); !ok) {
+        return unexpected(ok.error());
+    }
+    return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Expected<std::unique_ptr<Server>, std::string> Server::listen_tls(
+    asio::any_io_executor executor, const std::string& host, std::uint16_t port, ssl::context tls,
+    ServerLimits limits, Handler handler) {
+    auto impl = std::make_shared<Listener<tcp>>(executor, limits, std::move(handler));
+    impl->tls.emplace(std::move(tls));
     if (auto ok = io::listen(impl->acceptor, host, port, "http"); !ok) {
         return unexpected(ok.error());
     }

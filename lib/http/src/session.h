@@ -52,19 +52,23 @@ BeastResponse answer(BeastRequest& req, const PeerInfo& peer, const SessionConte
 /// its reads end at the end of the input).
 template <class Stream>
 void set_deadline(Stream& stream, std::chrono::milliseconds d) {
-    if constexpr (requires { stream.expires_after(d); }) {
-        stream.expires_after(d);
+    auto& lowest = boost::beast::get_lowest_layer(stream);
+    if constexpr (requires { lowest.expires_after(d); }) {
+        lowest.expires_after(d);
     }
 }
 
-/// Half-closes (so the peer reads our last response) and closes the stream.
+/// Half-closes (so the peer reads our last response) and closes the stream (for TLS, the
+/// socket under it: no close_notify; every response has its length, so the client does
+/// not need one to know it read all).
 template <class Stream>
 void close_stream(Stream& stream) {
     boost::beast::error_code ignored;
-    if constexpr (requires { stream.socket(); }) {
-        stream.socket().shutdown(Stream::protocol_type::socket::shutdown_send, ignored);
+    auto& lowest = boost::beast::get_lowest_layer(stream);
+    if constexpr (requires { lowest.socket(); }) {
+        lowest.socket().shutdown(boost::asio::socket_base::shutdown_send, ignored);
     }
-    stream.close();
+    lowest.close();
 }
 
 /// Serves requests on `stream` until the peer closes, an error, a request without

@@ -10,6 +10,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -88,6 +89,11 @@ class Server {
     static Expected<std::unique_ptr<Server>, std::string> listen(
         boost::asio::any_io_executor executor, const std::string& host, std::uint16_t port,
         ServerLimits limits, Handler handler);
+    /// Listens on host:port with TLS (`tls`: a server context, e.g. io::make_server_context);
+    /// every connection shakes hands within request_timeout, then is served as plain ones.
+    static Expected<std::unique_ptr<Server>, std::string> listen_tls(
+        boost::asio::any_io_executor executor, const std::string& host, std::uint16_t port,
+        boost::asio::ssl::context tls, ServerLimits limits, Handler handler);
     /// Listens on the unix socket `path` (file mode `mode`, e.g. 0600; a stale socket file
     /// is replaced, a live one or a non-socket is an error). The file is removed at stop().
     /// Requests from it have from_loopback set and peer "unix(uid U, pid P)".

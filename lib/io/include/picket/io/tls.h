@@ -29,4 +29,17 @@ struct TlsClientOptions {
 Expected<boost::asio::ssl::context, std::string> make_client_context(
     const TlsClientOptions& options);
 
+/// A TLS server's files (PEM). With client_ca_file set, clients must present a certificate
+/// signed by that CA.
+struct TlsServerOptions {
+    std::string cert_file;
+    std::string key_file;
+    std::string client_ca_file;
+};
+
+/// Builds a server context: TLS 1.2+, certificate chain and key, optional client
+/// verification. Errors name the file.
+Expected<boost::asio::ssl::context, std::string> make_server_context(
+    const TlsServerOptions& options);
+
 }  // namespace picket::io
