@@ -110,10 +110,29 @@ asio::awaitable<bool> wait_for_master(resp::Client& client, Duration timeout) {
 FailoverService::FailoverService(asio::any_io_executor executor, const config::Config& config,
                                  const watch::Watcher& watcher, VoteService& vote, Report report)
     : executor_(std::move(executor)),
+      wake_timer_(executor_),
       config_(config),
       watcher_(watcher),
       vote_(vote),
       report_(std::move(report)) {}
+
+void FailoverService::wake_after(Duration after) {
+    const auto at = std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::max(after, Duration{}) + std::chrono::milliseconds(1));
+    if (wake_at_ && *wake_at_ <= at) {
+        return;  // an earlier wake-up is armed; it plans again and re-arms
+    }
+    wake_at_ = at;
+    wake_timer_.expires_at(at);
+    wake_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) {
+            return;  // cancelled (re-armed earlier, or shutting down): `this` may be gone
+        }
+        wake_at_.reset();
+        on_tick(io::mono_now());
+    });
+}
 
 void FailoverService::set_state(Attempt& a, const std::string& state, const std::string& reason,
                                 const std::string& event) {
@@ -316,6 +335,7 @@ void FailoverService::on_tick(TimePoint now) {
         a.record.key = key;
         if (const auto* w = plan.get<failover::Wait>()) {
             set_state(a, "waiting", w->reason, "failover_waiting");
+            wake_after(w->until_since_last_contact - in.since_last_contact);
         } else if (const auto* v = plan.get<failover::Veto>()) {
             set_state(a, "vetoed", v->reason,
                       v->why == failover::VetoReason::kCooldown ? "failover_blocked_cooldown"
@@ -325,6 +345,7 @@ void FailoverService::on_tick(TimePoint now) {
         } else if (const auto* act = plan.get<failover::Act>()) {
             if (act->fence_remaining.count() > 0) {
                 set_state(a, "fencing", act->reason, "failover_fencing");
+                wake_after(act->fence_remaining);
                 continue;
             }
             proto::FailoverRecord record;

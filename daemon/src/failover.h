@@ -7,6 +7,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <deque>
 #include <functional>
@@ -166,7 +167,13 @@ class FailoverService {
     void set_state(Attempt& a, const std::string& state, const std::string& reason,
                    const std::string& event);
 
+    /// Plans again `after` from now (a timeouts-only wait or a TAKEOVER fence that ends
+    /// between ticks): the decision follows the end of the wait, not the next tick.
+    void wake_after(Duration after);
+
     boost::asio::any_io_executor executor_;
+    boost::asio::steady_timer wake_timer_;
+    std::optional<std::chrono::steady_clock::time_point> wake_at_;
     const config::Config& config_;
     const watch::Watcher& watcher_;
     VoteService& vote_;
