@@ -5,6 +5,7 @@ emulated Redis Cluster nodes (tests/scale/fleet_emulator) at ping_interval 100 m
     tests/scale/scale_bench.py --build-dir build [--quick] [--nodes 100,500,1000]
                                [--seconds 30] [--out-dir DIR] [--sentinel]
     tests/scale/scale_bench.py --build-dir build --smoke     # the ctest smoke (50 nodes)
+    tests/scale/scale_bench.py --build-dir build --real 60   # 60 real redis-server nodes
 
 For each N: start the emulator (N ports), one picketd (seeds: three emulator ports, no
 peers, failover disabled: detection only), wait until /v1/status lists N nodes all up,
@@ -18,6 +19,13 @@ the issue's targets beside it and writes scale.csv / scale.md to --out-dir.
 --sentinel adds the comparison with redis-sentinel: K real standalone redis-server masters
 monitored by one redis-sentinel (it PINGs each once a second) against picketd watching K
 emulated nodes at ping_interval 1s; CPU per monitored node.
+
+--real N measures the same columns against N real redis-server processes (cluster mode,
+one temp dir and free loopback ports each, joined by `redis-cli --cluster create` as N/2
+masters with one replica each, cluster-node-timeout 15 s so the cluster's own failover
+stays out of the detection checks): "refuse" is kill -9 (recover: restart on the same
+port and nodes.conf), "hang" is SIGSTOP (recover: SIGCONT). The emulator CPU column is
+then the redis-server processes' CPU together.
 
 Everything started is stopped (also on Ctrl-C). Not a pass/fail test except --smoke.
 """
@@ -168,9 +176,125 @@ class Emulator:
     def address(self, k):
         return f"127.0.0.1:{self.nodes[k][1]}"
 
+    def cpu_seconds(self):
+        return cpu_seconds(self.proc.pid)
+
     def close(self):
         self.ctl.close()
         stop(self.proc)
+
+
+def redis_cli(port, *argv, timeout=10):
+    r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), *argv],
+                       capture_output=True, text=True, timeout=timeout)
+    return r.stdout
+
+
+def free_ports(count):
+    """`count` distinct free loopback ports (each bound and released)."""
+    ports = set()
+    while len(ports) < count:
+        ports.add(free_port())
+    return sorted(ports)
+
+
+class RealCluster:
+    """N real redis-server cluster nodes on free loopback ports (N/2 masters, 1 replica each),
+    driven like the emulator: control("refuse K" | "hang K" | "recover K")."""
+
+    def __init__(self, work, n):
+        if n < 6 or n % 2:
+            raise RuntimeError("--real needs an even N >= 6 (N/2 masters with one replica each)")
+        if not (shutil.which("redis-server") and shutil.which("redis-cli")):
+            raise RuntimeError("--real needs redis-server and redis-cli on PATH")
+        self.work = work
+        ports = free_ports(2 * n)
+        self.ports, self.bus_ports = ports[:n], ports[n:]
+        self.procs = [None] * n
+        self.stopped = set()
+        for k in range(n):
+            self.start(k)
+        for k in range(n):
+            for _ in range(200):
+                if redis_cli(self.ports[k], "PING").strip() == "PONG":
+                    break
+                time.sleep(0.05)
+            else:
+                raise RuntimeError(f"redis-server on {self.ports[k]} did not start")
+        r = subprocess.run(["redis-cli", "--cluster", "create",
+                            *[f"127.0.0.1:{p}" for p in self.ports],
+                            "--cluster-replicas", "1", "--cluster-yes"],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(f"redis-cli --cluster create failed: {r.stdout[-500:]}{r.stderr[-500:]}")
+        deadline = time.monotonic() + 120
+        while True:
+            ok = all("cluster_state:ok" in redis_cli(p, "CLUSTER", "INFO") for p in self.ports)
+            known = redis_cli(self.ports[0], "CLUSTER", "NODES").count("\n")
+            if ok and known >= n:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"cluster of {n} not ok within 120s")
+            time.sleep(0.5)
+        self.nodes = []  # (index, port, id, role), as the emulator lists them
+        lines = redis_cli(self.ports[0], "CLUSTER", "NODES").splitlines()
+        by_port = {}
+        for line in lines:
+            f = line.split()
+            by_port[int(f[1].split("@")[0].rsplit(":", 1)[1])] = (f[0], "master" if "master" in f[2] else "replica")
+        for k, p in enumerate(self.ports):
+            nid, role = by_port[p]
+            self.nodes.append((k, p, nid, role))
+
+    def start(self, k):
+        d = os.path.join(self.work, f"redis-{self.ports[k]}")
+        os.makedirs(d, exist_ok=True)
+        self.procs[k] = spawn(["redis-server", "--port", str(self.ports[k]), "--bind", "127.0.0.1",
+                               "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                               "--cluster-port", str(self.bus_ports[k]),
+                               "--cluster-node-timeout", "15000", "--save", "",
+                               "--appendonly", "no", "--dir", d], os.path.join(d, "log"))
+
+    def control(self, line):
+        fault, k = line.split()
+        k = int(k)
+        p = self.procs[k]
+        if fault == "refuse":
+            p.kill()
+            p.wait()
+        elif fault == "hang":
+            os.kill(p.pid, signal.SIGSTOP)
+            self.stopped.add(k)
+        elif fault == "recover":
+            if k in self.stopped:
+                os.kill(p.pid, signal.SIGCONT)
+                self.stopped.discard(k)
+            if p.poll() is not None:
+                if p in PROCS:
+                    PROCS.remove(p)
+                self.start(k)
+        else:
+            raise RuntimeError(f"unknown control {line}")
+        return "OK"
+
+    def address(self, k):
+        return f"127.0.0.1:{self.ports[k]}"
+
+    def cpu_seconds(self):
+        total = 0.0
+        for p in self.procs:
+            try:
+                total += cpu_seconds(p.pid)
+            except OSError:
+                pass
+        return total
+
+    def close(self):
+        for k in list(self.stopped):
+            os.kill(self.procs[k].pid, signal.SIGCONT)
+        for p in self.procs:
+            if p is not None:
+                stop(p)
 
 
 class Picketd:
@@ -269,9 +393,9 @@ def wait_up(pd, address, timeout=30):
     raise RuntimeError(f"{address} not up again within {timeout}s")
 
 
-def measure_n(args, work, n):
-    log(f"== N={n}")
-    emu = Emulator(args.build_dir, work, n)
+def measure_n(args, work, n, real=False):
+    log(f"== N={n}" + (" real redis-server nodes" if real else ""))
+    emu = RealCluster(work, n) if real else Emulator(args.build_dir, work, n)
     pd = None
     try:
         seeds = [emu.address(k) for k in range(min(3, n))]
@@ -280,14 +404,15 @@ def measure_n(args, work, n):
         t = time.monotonic()
         pd.wait_nodes(n, 60 + n / 10)
         discover_s = time.monotonic() - t
-        log(f"   {n} nodes up after {discover_s:.1f}s; warm-up 3s, measuring {args.seconds}s")
-        time.sleep(3)
-        pid, epid = pd.proc.pid, emu.proc.pid
-        c0, e0, p0, w0 = cpu_seconds(pid), cpu_seconds(epid), ping_attempts(pd.base), time.monotonic()
+        log(f"   {n} nodes up after {discover_s:.1f}s; warm-up {args.warmup:g}s, "
+            f"measuring {args.seconds}s")
+        time.sleep(args.warmup)
+        pid = pd.proc.pid
+        c0, e0, p0, w0 = cpu_seconds(pid), emu.cpu_seconds(), ping_attempts(pd.base), time.monotonic()
         time.sleep(args.seconds)
-        c1, e1, p1, w1 = cpu_seconds(pid), cpu_seconds(epid), ping_attempts(pd.base), time.monotonic()
+        c1, e1, p1, w1 = cpu_seconds(pid), emu.cpu_seconds(), ping_attempts(pd.base), time.monotonic()
         row = {
-            "nodes": n,
+            "nodes": f"{n} real" if real else n,
             "ping_interval_ms": 100,
             "discover_s": round(discover_s, 2),
             "cpu_pct": round(100 * (c1 - c0) / (w1 - w0), 2),
@@ -439,6 +564,9 @@ def markdown(rows, cmp_rows, machine):
     out.append("| target (issue #8, N=1000) | ≤ 25 | ≤ 64 | | 10000 | 10000 | ≤ 50 | ≤ 50 |"
                " | | | ≈ 1 + interval | ≈ 5 + interval | | |")
     big = [r for r in rows if r["nodes"] == 1000 and "error" not in r]
+    if any(str(r["nodes"]).endswith("real") for r in rows):
+        out += ["", "\"N real\": real redis-server cluster nodes; the emulator CPU column is then "
+                "their CPU together."]
     if big:
         r = big[0]
         verdict = []
@@ -469,16 +597,21 @@ def main():
     ap.add_argument("--nodes", default="100,500,1000")
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--scrapes", type=int, default=50)
+    ap.add_argument("--warmup", type=float, default=3,
+                    help="seconds between all nodes up and the window; picketd reads 2 nodes' "
+                         "CLUSTER NODES a second, so it holds every node's view after ~N/2 s")
     ap.add_argument("--sentinel", default="", help="K values for the sentinel comparison, e.g. 10,30,60")
     ap.add_argument("--out-dir", default=".")
     ap.add_argument("--info-interval", default="", help="detection.info_interval (default: picketd's, 1s)")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
+    ap.add_argument("--real", type=int, default=0,
+                    help="also measure N real redis-server cluster nodes (e.g. 60)")
     args = ap.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
     for exe in ("daemon/picketd", "tests/scale/fleet_emulator"):
         if not os.access(os.path.join(args.build_dir, exe), os.X_OK):
             sys.exit(f"no {args.build_dir}/{exe}: build first (cmake --build {args.build_dir})")
-    nodes = [int(x) for x in args.nodes.split(",") if x]
+    nodes = [int(x) for x in args.nodes.split(",") if x and x != "0"]
     if args.quick:
         nodes, args.seconds = [100], min(args.seconds, 10)
     raise_fd_limit(3 * max(nodes + [50]) + 256)
@@ -495,12 +628,18 @@ def main():
             except (RuntimeError, OSError) as e:
                 log(f"   N={n} failed: {e}")
                 rows.append({"nodes": n, "error": str(e)})
+        if args.real:
+            try:
+                rows.append(measure_n(args, work, args.real, real=True))
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                log(f"   N={args.real} real failed: {e}")
+                rows.append({"nodes": f"{args.real} real", "error": str(e)})
         if all("error" in r for r in rows):
             raise RuntimeError("every N failed")
         cmp_rows = [sentinel_compare(args, work, int(k)) for k in args.sentinel.split(",") if k]
         machine = (f"{os.cpu_count()} cores, {os.uname().release}, "
                    f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, measured over "
-                   f"{args.seconds:g}s per N"
+                   f"{args.seconds:g}s per N after a {args.warmup:g}s warm-up"
                    + (f", info_interval {args.info_interval}" if args.info_interval else ""))
         md = markdown(rows, cmp_rows, machine)
         print(md)
