@@ -6,6 +6,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <set>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "picket/cluster/cluster_nodes.h"
 #include "picket/cluster/info.h"
@@ -453,6 +456,14 @@ void Watcher::rebuild_topology(TimePoint now) {
         const TimePoint started = clock_();
         topology_ = cluster::Topology::build(refs, replication_by_id_);
         last_build_cost_ = clock_() - started;
+#if defined(__GLIBC__)
+        // A large build frees as much as it keeps (one record per view per node, the old
+        // model); glibc keeps freed heap pages resident unless asked. Once per full build,
+        // which is rare once every view is held.
+        if (last_build_cost_ > std::chrono::milliseconds(5)) {
+            malloc_trim(0);
+        }
+#endif
         topology_known_ = true;
         views_changed_ = false;
         last_build_ = now;
