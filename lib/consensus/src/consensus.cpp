@@ -935,18 +935,7 @@ Expected<FailoverRecord, ProposeError> Consensus::propose(FailoverRecord record,
         }
         // The same failure again (its master came back and died at the same epoch): the
         // aborted record is reopened with its value unchanged, so the Paxos rule holds.
-        FailoverRecord& r = existing->second;
-        r.term = term_;
-        r.phase = RecordPhase::kDecided;
-        r.committed = false;
-        r.odown_watchers = od->second.sdown_watchers;
-        commit_round_[r.key] = round_ + 1;
-        phase_round_[r.key] = round_ + 1;
-        acted_.erase(r.key);
-        mark_dirty();
-        send_heartbeats(now);
-        maybe_act(now);
-        return records_.at(record.key);
+        return reopen(existing->second, od->second, now);
     }
     if (od == odown_.end()) {
         return unexpected(ProposeError::kNotOdown);
@@ -1036,17 +1025,22 @@ Expected<FailoverRecord, ProposeError> Consensus::propose_attempt(FailoverRecord
     r.attempt += 1;
     r.replica = record.replica;
     r.mode = record.mode;
+    return reopen(r, od->second, now);
+}
+
+FailoverRecord Consensus::reopen(FailoverRecord& r, const OdownState& od, TimePoint now) {
     r.term = term_;
     r.phase = RecordPhase::kDecided;
     r.committed = false;
-    r.odown_watchers = od->second.sdown_watchers;
+    r.odown_watchers = od.sdown_watchers;
     commit_round_[r.key] = round_ + 1;
     phase_round_[r.key] = round_ + 1;
     acted_.erase(r.key);
+    const auto key = r.key;  // maybe_act may touch records_
     mark_dirty();
     send_heartbeats(now);
     maybe_act(now);
-    return records_.at(record.key);
+    return records_.at(key);
 }
 
 }  // namespace picket::consensus

@@ -237,6 +237,9 @@ class Consensus {
     const Config& config() const { return config_; }
 
   private:
+    /// Re-opens record `r` in this term (same or next attempt, already set by the caller):
+    /// decided, uncommitted, replicated from the next round; returns the record.
+    FailoverRecord reopen(FailoverRecord& r, const OdownState& od, TimePoint now);
     friend class Invariants;
 
     /// A received opinion, aged by this watcher's receive time.
