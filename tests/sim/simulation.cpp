@@ -99,6 +99,9 @@ struct Command {
     std::size_t from = 0;
     /// Held by a pause between the compare-and-set and leaving the watcher.
     bool held = false;
+    /// Reached a SIGSTOPped target: waits in that process's socket buffer, and is lost
+    /// with it if the process dies (its `life` changes) before it resumes.
+    std::optional<std::uint64_t> buffered_in_life;
 };
 
 /// A probe that will come back as a timeout (the node does not answer).
@@ -169,6 +172,8 @@ struct RNode {
     std::string address;   ///< ip:port, the detector's key
     std::size_t home = 0;  ///< the shard it was created in
     bool alive = true;
+    /// Bumped at every kill: which process a buffered command was waiting in.
+    std::uint64_t life = 0;
     TimePoint paused_until{};  ///< SIGSTOPped until then
     bool was_paused = false;
     bool isolated = false;  ///< cut from the cluster bus and its replication links
@@ -963,7 +968,7 @@ class Sim {
             ++result_.coverage.held_commands;
         }
         commands_.emplace(std::make_pair(land, ++flight_seq_),
-                          Command{r.key, r.replica, r.mode, w.index, held});
+                          Command{r.key, r.replica, r.mode, w.index, held, std::nullopt});
         ++result_.coverage.commands;
         trace(6, w.index, std::hash<std::string>{}(r.replica), held);
         note(w.id + " sends CLUSTER FAILOVER " + std::string(proto::to_string(r.mode)) + " to " +
@@ -1162,6 +1167,7 @@ class Sim {
             return;
         }
         n.alive = false;
+        ++n.life;
         n.serving_cut_off_since.reset();
         result_.coverage.master_kills += n.master && n.owns ? 1u : 0u;
         trace(4, std::hash<std::string>{}(n.id));
@@ -1187,11 +1193,14 @@ class Sim {
             Command cmd = commands_.begin()->second;
             commands_.erase(commands_.begin());
             RNode& t = nodes_.at(cmd.target);
-            if (!t.alive) {
-                ++result_.coverage.late_commands;  // connection refused: lost
+            if (!t.alive || (cmd.buffered_in_life && *cmd.buffered_in_life != t.life)) {
+                // Connection refused, or it waited in the socket buffer of a process that
+                // was killed since: lost either way.
+                ++result_.coverage.late_commands;
                 continue;
             }
             if (t.paused(now_)) {  // read when the process resumes
+                cmd.buffered_in_life = t.life;
                 commands_.emplace(std::make_pair(t.paused_until, ++flight_seq_), cmd);
                 continue;
             }
