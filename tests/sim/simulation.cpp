@@ -927,6 +927,11 @@ class Sim {
             abort("its master is not ODOWN at this leader any more");
             return;
         }
+        // failover.cpp's last look: a direct PING of the failed master; any reply aborts.
+        if (answers(w, nodes_.at(r.key.failed_master))) {
+            abort("the failed master answers again (restarted?)");
+            return;
+        }
         // What the compare-and-set read must be true of the model: the record's master
         // still serves its slots at its epoch and the target still replicates it.
         const RNode& failed = nodes_.at(r.key.failed_master);
