@@ -727,6 +727,17 @@ std::string FailoverService::settling(const proto::RecordKey& except, TimePoint 
         if (executing_.count(key) != 0) {
             return "one failover at a time: shard " + key.shard + " is being failed over";
         }
+        // Decided but not executing yet (the record is being replicated), or waiting for
+        // its TAKEOVER fence, while that failure still holds: planned in the same pass, the
+        // next shard would count the masters before this one is back and take a second
+        // TAKEOVER where FORCE will do (an integration test found two masters killed
+        // together taken over both at once).
+        if ((a.state == "proposed" || a.state == "fencing") && vote_.consensus() != nullptr &&
+            vote_.consensus()->odown().count(key.failed_master) != 0) {
+            return "one failover at a time: shard " + key.shard +
+                   (a.state == "fencing" ? " waits for its TAKEOVER fence"
+                                         : " is being failed over");
+        }
         if (a.promoted_at && now - *a.promoted_at < config_.failover.timeout &&
             (a.state == "promoted" || a.state == "converged" || a.state == "not_converged")) {
             const auto& topology = watcher_.topology();

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <set>
 
 #include <filesystem>
 
@@ -313,6 +314,74 @@ TEST(Operator, ForcedFailoverRecoversWhatTheRulesRefuseThenForceFollows) {
         << cluster->node(heir2).cli({"CLUSTER", "INFO"}).out
         << cluster->node(heir2).cli({"CLUSTER", "NODES"}).out
         << cluster->node(heir1).cli({"CLUSTER", "NODES"}).out;
+}
+
+// Issue #5: two masters' Redis killed at once (their hosts and watchers up). The cluster
+// alone cannot elect (one master of three votes) and stays down; picket, with
+// allow_takeover, sees both refuse connections (known dead: nothing to fence), takes the
+// first shard over, and then — two of three masters again — fails the second over with FORCE.
+TEST(Operator, TwoMastersKilledTheClusterAloneStaysDownPicketTakesOverThenForces) {
+    auto o = tutorial_cluster();
+    // The cluster's own failover on, so "alone it stays down" is Redis's doing, not ours.
+    o.node.extra_config.clear();
+    o.node.cluster_node_timeout_ms = 2000;
+    auto cluster = testing::RedisCluster::create(o);
+    Sidecars sidecars(*cluster, 3, "  allow_takeover: true\n  cluster_node_timeout: 2s\n");
+    ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
+    const auto masters = cluster->master_indices();
+    const std::size_t first = masters.at(0);
+    const std::size_t second = masters.at(1);
+    const std::size_t survivor = masters.at(2);
+    const std::size_t heir1 = cluster->replica_of(first).at(0);
+    const std::size_t heir2 = cluster->replica_of(second).at(0);
+
+    // picket holds off while the cluster is left alone.
+    auto on = ctl(sidecars, all_of(sidecars), {"maintenance", "on", "cluster", "--for", "10m"});
+    ASSERT_EQ(on.exit_code, 0) << on.out << on.err;
+    ASSERT_TRUE(testing::wait_until(
+        [&] {
+            for (std::size_t i = 0; i < sidecars.size(); ++i) {
+                if (sidecars.status(i)["failover"]["maintenance"].size() != 1) {
+                    return false;
+                }
+            }
+            return true;
+        },
+        5s, 50ms));
+    cluster->node(first).kill();
+    cluster->node(second).kill();
+    // Well past the cluster's own PFAIL -> FAIL -> election path (2 s node timeout).
+    std::this_thread::sleep_for(8s);
+    EXPECT_EQ(cluster->node(heir1).info_field("replication", "role"), "slave");
+    EXPECT_EQ(cluster->node(heir2).info_field("replication", "role"), "slave");
+    EXPECT_NE(cluster->node(survivor).cli({"CLUSTER", "INFO"}).out.find("cluster_state:fail"),
+              std::string::npos)
+        << cluster->node(survivor).cli({"CLUSTER", "INFO"}).out;
+
+    // Now picket alone acts (the replicas' own failover off, so it cannot race ours).
+    for (std::size_t r : {heir1, heir2}) {
+        cluster->node(r).cli({"CONFIG", "SET", "cluster-replica-no-failover", "yes"});
+    }
+    auto off = ctl(sidecars, all_of(sidecars), {"maintenance", "off", "cluster"});
+    ASSERT_EQ(off.exit_code, 0) << off.out << off.err;
+    cluster->wait_until_master(heir1, 30s);
+    cluster->wait_until_master(heir2, 30s);
+    auto a1 = sidecars.wait_attempt(cluster->node_id(first), {"converged", "not_converged"}, 30s);
+    auto a2 = sidecars.wait_attempt(cluster->node_id(second), {"converged", "not_converged"}, 30s);
+    ASSERT_TRUE(a1.is_object() && a2.is_object())
+        << sidecars.leader_status()["failover"].dump() << sidecars.logs();
+    // One TAKEOVER (whichever shard went first), then FORCE for the other.
+    std::multiset<std::string> modes = {a1["mode"].get<std::string>(),
+                                        a2["mode"].get<std::string>()};
+    EXPECT_EQ(modes, (std::multiset<std::string>{"FORCE", "TAKEOVER"})) << a1.dump() << "\n"
+                                                                        << a2.dump();
+    EXPECT_TRUE(testing::wait_until(
+        [&] {
+            return cluster->node(survivor).cli({"CLUSTER", "INFO"}).out.find("cluster_state:ok") !=
+                   std::string::npos;
+        },
+        20s, 200ms))
+        << cluster->node(survivor).cli({"CLUSTER", "INFO"}).out;
 }
 
 TEST(Operator, PreFailoverHookVetoesAndPostHookReportsWithTheRecordInTheEnvironment) {
