@@ -57,6 +57,20 @@ resp::Command graceful_failover_command() {
 /// How long the last look at the failed master before a failover command may take.
 constexpr std::chrono::milliseconds kLastLookTimeout{50};
 
+/// The first slot of a record key's shard name ("0-5460", "5461-10922,16000").
+std::optional<cluster::Slot> first_slot(const std::string& shard) {
+    cluster::Slot slot = 0;
+    const auto* end = shard.data() + shard.size();
+    auto [p, ec] = std::from_chars(shard.data(), end, slot);
+    if (ec != std::errc{} || p == shard.data()) {
+        return std::nullopt;
+    }
+    return slot;
+}
+resp::Command verify_write_command(const std::string& key) {
+    return resp::Command{"SET", key, std::to_string(io::wall_seconds()), "PX", "600000"};
+}
+
 resp::Command ping_command() {
     return resp::Command{"PING"};
 }
@@ -643,6 +657,8 @@ asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
     asio::steady_timer timer(executor_);
     const auto deadline = io::mono_now() + config_.failover.timeout;
     std::string pending;
+    std::string verified_write;
+    std::unique_ptr<resp::Client> write_client;
     while (true) {
         std::size_t agree = 0;
         std::size_t answered = 0;
@@ -670,6 +686,28 @@ asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
             }
         }
         auto& a = attempts_[key];
+        if (answered > 0 && agree == answered && config_.failover.verify_write &&
+            verified_write.empty()) {
+            // failover.verify_write: the new master must also accept a write to a picket
+            // key of its own slots (what clients need), within the same deadline.
+            if (!write_client) {
+                resp::ClientOptions o = watch_options(config_).client;
+                std::tie(o.host, o.port) = split(a.replica_address);
+                write_client = std::make_unique<resp::Client>(executor_, o);
+            }
+            const auto slot = first_slot(key.shard);
+            const std::string probe_key =
+                (slot ? cluster::hash_tag_for_slot(*slot) : std::string()) + "picket:verify";
+            auto w = co_await write_client->exec(verify_write_command(probe_key),
+                                                 std::chrono::milliseconds(500));
+            if (w && w->type == resp::ReplyType::kStatus && w->str == "OK") {
+                verified_write = probe_key;
+            } else {
+                pending = "the new master did not accept a write to " + probe_key + ": " +
+                          (w ? w->str : w.error().message);
+                agree = 0;
+            }
+        }
         if (answered > 0 && agree == answered) {
             a.converged_at = io::mono_now();
             set_state(
@@ -678,6 +716,8 @@ asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
                     " nodes agree on " + a.replica_address + " as master of [" + key.shard + "], " +
                     ms(*a.converged_at - a.promoted_at.value_or(*a.converged_at)) +
                     " after the promotion" +
+                    (verified_write.empty() ? std::string()
+                                            : ", and it accepted a write to " + verified_write) +
                     (answered < clients.size()
                          ? " (" + std::to_string(clients.size() - answered) + " did not answer)"
                          : ""),
@@ -705,19 +745,6 @@ asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
         }
     }
 }
-
-namespace {
-/// The first slot of a record key's shard name ("0-5460", "5461-10922,16000").
-std::optional<cluster::Slot> first_slot(const std::string& shard) {
-    cluster::Slot slot = 0;
-    const auto* end = shard.data() + shard.size();
-    auto [p, ec] = std::from_chars(shard.data(), end, slot);
-    if (ec != std::errc{} || p == shard.data()) {
-        return std::nullopt;
-    }
-    return slot;
-}
-}  // namespace
 
 std::string FailoverService::settling(const proto::RecordKey& except, TimePoint now) const {
     for (const auto& [key, a] : attempts_) {

@@ -33,5 +33,39 @@ TEST(SlotsTest, FormatsForMessages) {
     EXPECT_EQ(format_slot_ranges({{1, 1}, {3, 3}, {5, 5}}, 2), "1,3,... (1 more)");
 }
 
+TEST(SlotsTest, KeyHashSlotMatchesRedis) {
+    // CLUSTER KEYSLOT answers on Redis 7.0, and the CRC16 check value of the spec.
+    EXPECT_EQ(key_hash_slot("foo"), 12182);
+    EXPECT_EQ(key_hash_slot("123456789"), 0x31C3 & 16383);
+    EXPECT_EQ(key_hash_slot("{user1000}.following"), key_hash_slot("user1000"));
+    EXPECT_EQ(key_hash_slot("{user1000}.followers"), key_hash_slot("{user1000}.following"));
+    // An empty tag does not count; only the first '{' and the next '}' do.
+    EXPECT_EQ(key_hash_slot("foo{}{bar}"), key_hash_slot(std::string("foo{}{bar}")));
+    EXPECT_NE(key_hash_slot("foo{}{bar}"), key_hash_slot("bar"));
+    EXPECT_EQ(key_hash_slot("foo{{bar}}zap"), key_hash_slot("{bar"));
+    EXPECT_EQ(key_hash_slot("foo{bar}{zap}"), key_hash_slot("bar"));
+}
+
+TEST(SlotsTest, EverySlotHasAHashTag) {
+    // One pass over the decimal tags hash_tag_for_slot() searches: every slot is reached
+    // well below its bound of ten million.
+    std::vector<bool> seen(kSlotCount, false);
+    std::size_t left = kSlotCount;
+    std::uint32_t n = 0;
+    for (; left > 0 && n < 10'000'000; ++n) {
+        const auto slot = key_hash_slot(std::to_string(n));
+        if (!seen[slot]) {
+            seen[slot] = true;
+            --left;
+        }
+    }
+    EXPECT_EQ(left, 0u) << "tags up to " << n;
+    for (const Slot slot : {Slot{0}, Slot{5460}, Slot{5461}, Slot{12182}, kMaxSlot}) {
+        const auto tag = hash_tag_for_slot(slot);
+        ASSERT_FALSE(tag.empty());
+        EXPECT_EQ(key_hash_slot(tag + "picket:verify"), slot) << tag;
+    }
+}
+
 }  // namespace
 }  // namespace picket::cluster

@@ -31,7 +31,7 @@ using testing::tutorial_cluster;
 
 TEST(Failover, KilledMasterIsPromotedByPicketAndOldMasterRejoins) {
     auto cluster = testing::RedisCluster::create(tutorial_cluster());
-    Sidecars sidecars(*cluster, 3, "  enabled: true\n");
+    Sidecars sidecars(*cluster, 3, "  enabled: true\n  verify_write: true\n");
     ASSERT_TRUE(sidecars.wait_ready(3)) << sidecars.logs();
 
     const std::size_t victim = cluster->master_indices().at(0);
@@ -70,6 +70,15 @@ TEST(Failover, KilledMasterIsPromotedByPicketAndOldMasterRejoins) {
     // picketd's own record of the failover.
     // ... up to convergence: every node agrees on the new master and its slots.
     json attempt = sidecars.wait_attempt(cluster->node_id(victim), {"converged"}, 20s);
+    // failover.verify_write: the new master accepted a write to a picket key of its slots.
+    ASSERT_TRUE(attempt.is_object()) << sidecars.leader_status()["failover"].dump();
+    const auto said = attempt["reason"].get<std::string>();
+    const auto at = said.find("accepted a write to ");
+    ASSERT_NE(at, std::string::npos) << said;
+    const std::string written = said.substr(at + 20, said.find_first_of(" ,(", at + 20) - at - 20);
+    EXPECT_NE(cluster->node(heir).cli({"-c", "GET", written}).out, "") << written;
+    EXPECT_NE(cluster->node(heir).cli({"EXISTS", written}).out.find('1'), std::string::npos)
+        << "the key is in the new master's own slots: " << written;
     ASSERT_TRUE(attempt.is_object()) << sidecars.leader_status().dump() << sidecars.logs();
     EXPECT_LE(attempt["promoted_mono_ms"].get<std::int64_t>(),
               attempt["converged_mono_ms"].get<std::int64_t>());

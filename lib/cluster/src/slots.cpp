@@ -76,4 +76,39 @@ std::string format_slot_ranges(const std::vector<SlotRange>& ranges, std::size_t
     return out;
 }
 
+namespace {
+std::uint16_t crc16_xmodem(std::string_view data) {
+    std::uint16_t crc = 0;
+    for (const char ch : data) {
+        crc = static_cast<std::uint16_t>(
+            crc ^ (static_cast<std::uint16_t>(static_cast<unsigned char>(ch)) << 8));
+        for (int bit = 0; bit < 8; ++bit) {
+            crc = (crc & 0x8000U) != 0 ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021U)
+                                       : static_cast<std::uint16_t>(crc << 1);
+        }
+    }
+    return crc;
+}
+}  // namespace
+
+Slot key_hash_slot(std::string_view key) {
+    if (const auto open = key.find('{'); open != std::string_view::npos) {
+        if (const auto close = key.find('}', open + 1);
+            close != std::string_view::npos && close > open + 1) {
+            key = key.substr(open + 1, close - open - 1);
+        }
+    }
+    return static_cast<Slot>(crc16_xmodem(key) & kMaxSlot);
+}
+
+std::string hash_tag_for_slot(Slot slot) {
+    for (std::uint32_t n = 0; n < 10'000'000; ++n) {
+        auto tag = std::to_string(n);
+        if (key_hash_slot(tag) == slot) {
+            return "{" + tag + "}";
+        }
+    }
+    return {};  // not reached for a valid slot (the unit test checks every slot)
+}
+
 }  // namespace picket::cluster

@@ -57,4 +57,12 @@ std::size_t count_slots(const std::vector<SlotRange>& ranges);
 /// are written, then ",... (N more)".
 std::string format_slot_ranges(const std::vector<SlotRange>& ranges, std::size_t max_ranges = 16);
 
+/// The slot Redis Cluster stores `key` in: CRC16 (XMODEM) of the key, or of its hash tag
+/// (the text between the first '{' and the next '}', when not empty), mod 16384.
+Slot key_hash_slot(std::string_view key);
+
+/// A short hash tag ("{…}") whose slot is `slot`: keys containing it are stored there.
+/// Searches decimal tags in order; every slot has one below ten million.
+std::string hash_tag_for_slot(Slot slot);
+
 }  // namespace picket::cluster
