@@ -78,16 +78,15 @@ std::string format_slot_ranges(const std::vector<SlotRange>& ranges, std::size_t
 
 namespace {
 std::uint16_t crc16_xmodem(std::string_view data) {
-    std::uint16_t crc = 0;
+    unsigned crc = 0;
     for (const char ch : data) {
-        crc = static_cast<std::uint16_t>(
-            crc ^ (static_cast<std::uint16_t>(static_cast<unsigned char>(ch)) << 8));
+        crc ^= static_cast<unsigned>(static_cast<unsigned char>(ch)) << 8U;
         for (int bit = 0; bit < 8; ++bit) {
-            crc = (crc & 0x8000U) != 0 ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021U)
-                                       : static_cast<std::uint16_t>(crc << 1);
+            crc = (crc & 0x8000U) != 0 ? (crc << 1U) ^ 0x1021U : crc << 1U;
+            crc &= 0xFFFFU;
         }
     }
-    return crc;
+    return static_cast<std::uint16_t>(crc);
 }
 }  // namespace
 
