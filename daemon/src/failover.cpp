@@ -67,8 +67,10 @@ std::optional<cluster::Slot> first_slot(const std::string& shard) {
     }
     return slot;
 }
-resp::Command verify_write_command(const std::string& key) {
-    return resp::Command{"SET", key, std::to_string(io::wall_seconds()), "PX", "600000"};
+resp::Command verify_write_command(const std::string& tag) {
+    // picket:* is the only key space deploy/redis/acl.conf lets picket write.
+    return resp::Command{"SET", "picket:verify:" + tag, std::to_string(io::wall_seconds()), "PX",
+                         "600000"};
 }
 
 resp::Command ping_command() {
@@ -696,9 +698,9 @@ asio::awaitable<void> FailoverService::converge(proto::RecordKey key) {
                 write_client = std::make_unique<resp::Client>(executor_, o);
             }
             const auto slot = first_slot(key.shard);
-            const std::string probe_key =
-                (slot ? cluster::hash_tag_for_slot(*slot) : std::string()) + "picket:verify";
-            auto w = co_await write_client->exec(verify_write_command(probe_key),
+            const std::string tag = slot ? cluster::hash_tag_for_slot(*slot) : std::string();
+            const std::string probe_key = "picket:verify:" + tag;
+            auto w = co_await write_client->exec(verify_write_command(tag),
                                                  std::chrono::milliseconds(500));
             if (w && w->type == resp::ReplyType::kStatus && w->str == "OK") {
                 verified_write = probe_key;

@@ -63,7 +63,7 @@ TEST(SlotsTest, EverySlotHasAHashTag) {
     for (const Slot slot : {Slot{0}, Slot{5460}, Slot{5461}, Slot{12182}, kMaxSlot}) {
         const auto tag = hash_tag_for_slot(slot);
         ASSERT_FALSE(tag.empty());
-        EXPECT_EQ(key_hash_slot(tag + "picket:verify"), slot) << tag;
+        EXPECT_EQ(key_hash_slot("picket:verify:" + tag), slot) << tag;
     }
 }
 
