@@ -311,6 +311,10 @@ awaitable<void> Watcher::ping(std::string address) {
     detect::Probe probe{
         probe_outcome(result), sent, clock_(),
         result ? (result->is_error() ? result->str : std::string()) : result.error().message};
+    report_probe(address, probe);
+}
+
+void Watcher::report_probe(const std::string& address, const detect::Probe& probe) {
     detector_.on_probe(address, probe);
     if (hooks_.on_probe) {
         hooks_.on_probe(address, probe);
@@ -325,11 +329,7 @@ void Watcher::on_late_reply(const std::string& address, TimePoint sent, const re
     const Expected<resp::Reply, resp::ClientError> result = reply;
     detect::Probe probe{probe_outcome(result), sent, clock_(),
                         reply.is_error() ? reply.str : std::string()};
-    detector_.on_probe(address, probe);
-    if (hooks_.on_probe) {
-        hooks_.on_probe(address, probe);
-    }
-    drain();
+    report_probe(address, probe);
 }
 
 awaitable<void> Watcher::read_replication(std::string address) {

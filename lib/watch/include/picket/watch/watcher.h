@@ -104,6 +104,8 @@ class Watcher {
     boost::asio::awaitable<void> timer_loop();
     void on_tick(TimePoint now);
     void on_connection_lost(const std::string& address);
+    /// A finished probe (timely or late) to the detector, the metrics hook, and drain().
+    void report_probe(const std::string& address, const detect::Probe& probe);
     void on_late_reply(const std::string& address, TimePoint sent, const resp::Reply& reply);
     boost::asio::awaitable<void> ping(std::string address);
     boost::asio::awaitable<void> read_replication(std::string address);
