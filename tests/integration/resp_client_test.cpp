@@ -376,5 +376,99 @@ TEST(RespClientRedis, ReconnectsAfterRestart) {
     EXPECT_EQ(client.connections_made(), 2u);
 }
 
+// ---- ping(): the detector's callback path against a real Redis
+
+/// Records what on_ping reports, in order.
+struct PingLog {
+    struct Report {
+        std::int64_t tag;
+        Expected<Reply, ClientError> result;
+        bool late;
+    };
+    std::vector<Report> reports;
+
+    PingHandler handler() {
+        return [this](std::int64_t tag, const Expected<Reply, ClientError>& result, bool late) {
+            reports.push_back(Report{tag, result, late});
+        };
+    }
+};
+
+TEST_F(RespClientTls, PingOverTls) {
+    PingLog log;
+    auto opts = tls_options();
+    opts.on_ping = log.handler();
+    Client client(io_.get_executor(), opts);
+    client.ping(5000ms, 1);
+    ASSERT_TRUE(run_until(io_, [&] { return log.reports.size() == 1; }));
+    ASSERT_TRUE(log.reports[0].result) << describe(log.reports[0].result);
+    for (int i = 2; i <= 50; ++i) {
+        client.ping(5000ms, i);
+    }
+    ASSERT_TRUE(run_until(io_, [&] { return log.reports.size() == 50; }));
+    for (std::size_t i = 0; i < 50; ++i) {
+        EXPECT_EQ(log.reports[i].tag, static_cast<std::int64_t>(i + 1));
+        ASSERT_TRUE(log.reports[i].result) << describe(log.reports[i].result);
+        EXPECT_EQ(*log.reports[i].result, Reply::status("PONG"));
+    }
+    EXPECT_EQ(client.connections_made(), 1u);
+}
+
+TEST(RespClientRedis, PingOfAPausedServerExpiresThenReportsTheLatePong) {
+    auto node = RedisNode::start(standalone(), "ping-paused");
+    boost::asio::io_context io;
+    PingLog log;
+    auto opts = options_for(*node);
+    opts.on_ping = log.handler();
+    Client client(io.get_executor(), opts);
+    ASSERT_TRUE(await(io, client.connect()));
+
+    node->pause();
+    client.ping(200ms, 1);
+    EXPECT_EQ(client.expire(Client::Clock::now() + 1s), 1u);
+    ASSERT_EQ(log.reports.size(), 1u);
+    ASSERT_FALSE(log.reports[0].result);
+    EXPECT_EQ(log.reports[0].result.error().kind, ErrorKind::kTimeout);
+    EXPECT_TRUE(client.connected()) << "a timeout keeps the connection";
+
+    node->resume();
+    ASSERT_TRUE(run_until(
+        io, [&] { return log.reports.size() == 2; }, 5s));
+    EXPECT_TRUE(log.reports[1].late);
+    ASSERT_TRUE(log.reports[1].result) << describe(log.reports[1].result);
+    EXPECT_EQ(*log.reports[1].result, Reply::status("PONG"));
+    EXPECT_EQ(client.connections_made(), 1u);
+}
+
+TEST(RespClientRedis, PingsOfAKilledServerAreReportedLostThenRefused) {
+    auto node = RedisNode::start(standalone(), "ping-killed");
+    boost::asio::io_context io;
+    PingLog log;
+    int lost = 0;
+    auto opts = options_for(*node);
+    opts.on_ping = log.handler();
+    opts.on_connection_lost = [&lost](const ClientError&) { ++lost; };
+    Client client(io.get_executor(), opts);
+    ASSERT_TRUE(await(io, client.connect()));
+    node->pause();  // so the pings are still unanswered when it dies
+    client.ping(30000ms, 1);
+    client.ping(30000ms, 2);
+    node->kill();
+    ASSERT_TRUE(run_until(
+        io, [&] { return log.reports.size() == 2 && lost == 1; }, 10s));
+    for (const auto& r : log.reports) {
+        ASSERT_FALSE(r.result);
+        const auto kind = r.result.error().kind;
+        EXPECT_TRUE(kind == ErrorKind::kClosed || kind == ErrorKind::kReset)
+            << r.result.error().message;
+    }
+    client.ping(1000ms, 3);
+    ASSERT_TRUE(run_until(
+        io, [&] { return log.reports.size() == 3; }, 5s));
+    ASSERT_FALSE(log.reports[2].result);
+    EXPECT_EQ(log.reports[2].result.error().kind, ErrorKind::kRefused)
+        << log.reports[2].result.error().message;
+}
+
 }  // namespace
 }  // namespace picket::resp

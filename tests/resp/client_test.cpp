@@ -369,5 +369,278 @@ TEST(Client, DestroyingTheClientCompletesOutstandingCalls) {
     EXPECT_EQ(out->error().kind, ErrorKind::kClosed);
 }
 
+// ---- ping(): the callback path a failure detector uses (no coroutine, no timer per ping)
+
+/// Records what on_ping reports, in order.
+struct PingLog {
+    struct Report {
+        std::int64_t tag;
+        Expected<Reply, ClientError> result;
+        bool late;
+    };
+    std::vector<Report> reports;
+
+    PingHandler handler() {
+        return [this](std::int64_t tag, const Expected<Reply, ClientError>& result, bool late) {
+            reports.push_back(Report{tag, result, late});
+        };
+    }
+};
+
+/// Waits (bounded) until `flag` is set, polling on a timer.
+asio::awaitable<void> wait_for(tcp::socket& s, const bool& flag) {
+    asio::steady_timer timer(s.get_executor());
+    for (int i = 0; i < 4000 && !flag; ++i) {
+        timer.expires_after(5ms);
+        co_await timer.async_wait(kAsTuple);
+    }
+}
+
+TEST(ClientPing, ReportsEachReplyWithItsTagNeverFromInsidePing) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await reply_after(s, 2, "+PONG\r\n-LOADING Redis is loading the dataset\r\n");
+        co_await reply_after(s, 1, "+PONG\r\n");
+        co_await read_commands(s, 100);
+    });
+    PingLog log;
+    auto opts = options_for(server.port());
+    opts.on_ping = log.handler();
+    Client client(io.get_executor(), opts);
+    client.ping(5s, 7);  // not connected: connects first
+    client.ping(5s, 8);
+    EXPECT_TRUE(log.reports.empty());
+    run_until(io, [&] { return log.reports.size() == 2; });
+    ASSERT_EQ(log.reports.size(), 2u);
+    EXPECT_EQ(log.reports[0].tag, 7);
+    ASSERT_TRUE(log.reports[0].result) << log.reports[0].result.error().message;
+    EXPECT_EQ(*log.reports[0].result, Reply::status("PONG"));
+    EXPECT_FALSE(log.reports[0].late);
+    EXPECT_EQ(log.reports[1].tag, 8);
+    ASSERT_TRUE(log.reports[1].result);
+    EXPECT_EQ(log.reports[1].result->error_code(), "LOADING");
+
+    client.ping(5s, 9);  // connected: straight onto the pipeline
+    EXPECT_EQ(client.outstanding(), 1u);
+    EXPECT_EQ(log.reports.size(), 2u);
+    run_until(io, [&] { return log.reports.size() == 3; });
+    EXPECT_EQ(log.reports[2].tag, 9);
+    EXPECT_EQ(client.outstanding(), 0u);
+    EXPECT_EQ(client.connections_made(), 1u);
+}
+
+TEST(ClientPing, ExpireReportsATimeoutOnceAndTheLateReplyAfterIt) {
+    asio::io_context io;
+    bool release = false;
+    std::string seen;
+    ScriptedServer server(io, [&](tcp::socket& s) -> asio::awaitable<void> {
+        seen = co_await read_commands(s, 1);
+        co_await wait_for(s, release);
+        co_await asio::async_write(s, asio::buffer(std::string("+PONG\r\n")), kAsTuple);
+        co_await read_commands(s, 100);
+    });
+    PingLog log;
+    auto opts = options_for(server.port());
+    opts.on_ping = log.handler();
+    Client client(io.get_executor(), opts);
+    ASSERT_TRUE(await(io, client.connect()));
+    client.ping(50ms, 1);
+    run_until(io, [&] { return !seen.empty(); });
+    EXPECT_EQ(seen, "*1\r\n$4\r\nPING\r\n");
+
+    EXPECT_EQ(client.expire(Client::Clock::time_point{}), 0u) << "deadline not reached";
+    EXPECT_TRUE(log.reports.empty());
+    EXPECT_EQ(client.expire(Client::Clock::now() + 1s), 1u);
+    ASSERT_EQ(log.reports.size(), 1u);
+    EXPECT_EQ(log.reports[0].tag, 1);
+    ASSERT_FALSE(log.reports[0].result);
+    EXPECT_EQ(log.reports[0].result.error().kind, ErrorKind::kTimeout);
+    EXPECT_NE(log.reports[0].result.error().message.find("PING timed out"), std::string::npos);
+    EXPECT_FALSE(log.reports[0].late);
+    EXPECT_EQ(client.expire(Client::Clock::now() + 1s), 0u) << "reported once";
+    EXPECT_TRUE(client.connected()) << "a timeout must not close the connection";
+    EXPECT_EQ(client.outstanding(), 1u) << "its reply is still expected";
+
+    release = true;
+    run_until(io, [&] { return log.reports.size() == 2; });
+    ASSERT_EQ(log.reports.size(), 2u);
+    EXPECT_EQ(log.reports[1].tag, 1);
+    ASSERT_TRUE(log.reports[1].result);
+    EXPECT_EQ(*log.reports[1].result, Reply::status("PONG"));
+    EXPECT_TRUE(log.reports[1].late);
+    EXPECT_EQ(client.outstanding(), 0u);
+}
+
+TEST(ClientPing, LostConnectionReportsEveryUnansweredPingBeforeOnLost) {
+    asio::io_context io;
+    bool release = false;
+    ScriptedServer server(io, [&](tcp::socket& s) -> asio::awaitable<void> {
+        co_await reply_after(s, 4, "+PONG\r\n");  // answers the first of four
+        co_await wait_for(s, release);
+        s.close();
+    });
+    PingLog log;
+    std::vector<std::string> order;
+    auto opts = options_for(server.port());
+    auto record = log.handler();
+    opts.on_ping = [&](std::int64_t tag, const Expected<Reply, ClientError>& r, bool late) {
+        order.push_back("ping " + std::to_string(tag));
+        record(tag, r, late);
+    };
+    opts.on_connection_lost = [&](const ClientError&) { order.emplace_back("lost"); };
+    Client client(io.get_executor(), opts);
+    ASSERT_TRUE(await(io, client.connect()));
+    client.ping(1h, 1);   // answered
+    client.ping(0ms, 2);  // expired before the loss: reported once, as a timeout
+    client.ping(1h, 3);
+    client.ping(1h, 4);
+    run_until(io, [&] { return log.reports.size() == 1; });
+    EXPECT_EQ(client.expire(Client::Clock::now()), 1u);
+    ASSERT_EQ(log.reports.size(), 2u);
+    EXPECT_EQ(log.reports[1].tag, 2);
+
+    release = true;
+    run_until(io, [&] { return !client.connected(); });
+    ASSERT_EQ(log.reports.size(), 4u);
+    for (std::size_t i = 2; i < 4; ++i) {
+        EXPECT_EQ(log.reports[i].tag, static_cast<std::int64_t>(i + 1));
+        ASSERT_FALSE(log.reports[i].result);
+        const auto kind = log.reports[i].result.error().kind;
+        EXPECT_TRUE(kind == ErrorKind::kClosed || kind == ErrorKind::kReset)
+            << log.reports[i].result.error().message;
+        EXPECT_FALSE(log.reports[i].late);
+    }
+    EXPECT_EQ(order, (std::vector<std::string>{"ping 1", "ping 2", "ping 3", "ping 4", "lost"}));
+    EXPECT_EQ(client.expire(Client::Clock::now() + 1h), 0u);
+}
+
+TEST(ClientPing, ManyOutstandingAnsweredInOneSegmentInOrder) {
+    asio::io_context io;
+    constexpr int kPings = 200;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        std::string pongs;
+        for (int i = 0; i < kPings; ++i) {
+            pongs += i % 2 == 0 ? "+PONG\r\n" : "$4\r\nPONG\r\n";
+        }
+        co_await reply_after(s, kPings, pongs);
+        co_await read_commands(s, 1000);
+    });
+    PingLog log;
+    auto opts = options_for(server.port());
+    opts.on_ping = log.handler();
+    Client client(io.get_executor(), opts);
+    ASSERT_TRUE(await(io, client.connect()));
+    for (int i = 0; i < kPings; ++i) {
+        client.ping(1h, i);
+    }
+    EXPECT_EQ(client.outstanding(), static_cast<std::size_t>(kPings));
+    run_until(io, [&] { return log.reports.size() == kPings; });
+    ASSERT_EQ(log.reports.size(), static_cast<std::size_t>(kPings));
+    for (int i = 0; i < kPings; ++i) {
+        EXPECT_EQ(log.reports[static_cast<std::size_t>(i)].tag, i);
+        EXPECT_TRUE(log.reports[static_cast<std::size_t>(i)].result);
+        EXPECT_FALSE(log.reports[static_cast<std::size_t>(i)].late);
+    }
+    EXPECT_EQ(client.outstanding(), 0u);
+}
+
+TEST(ClientPing, PastMaxOutstandingFailsAtOnceButNotFromInsidePing) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await read_commands(s, 1000);  // stalled: reads, never answers
+    });
+    PingLog log;
+    auto opts = options_for(server.port());
+    opts.max_outstanding = 3;
+    opts.on_ping = log.handler();
+    Client client(io.get_executor(), opts);
+    ASSERT_TRUE(await(io, client.connect()));
+    for (int i = 0; i < 4; ++i) {
+        client.ping(1h, i);
+    }
+    EXPECT_TRUE(log.reports.empty());
+    run_until(io, [&] { return log.reports.size() == 1; });
+    EXPECT_EQ(log.reports[0].tag, 3);
+    ASSERT_FALSE(log.reports[0].result);
+    EXPECT_EQ(log.reports[0].result.error().kind, ErrorKind::kTimeout);
+    EXPECT_NE(log.reports[0].result.error().message.find("3 requests unanswered"),
+              std::string::npos);
+    EXPECT_EQ(client.outstanding(), 3u);
+    EXPECT_TRUE(client.connected());
+}
+
+TEST(ClientPing, SharesThePipelineWithExecInOrder) {
+    asio::io_context io;
+    ScriptedServer server(io, [](tcp::socket& s) -> asio::awaitable<void> {
+        co_await reply_after(s, 3, "+PONG\r\n$1\r\na\r\n+PONG\r\n");
+        co_await read_commands(s, 100);
+    });
+    PingLog log;
+    auto opts = options_for(server.port());
+    opts.on_ping = log.handler();
+    Client client(io.get_executor(), opts);
+    ASSERT_TRUE(await(io, client.connect()));
+    client.ping(1h, 1);
+    auto a = testing::spawn(io, client.exec(Command{"ECHO", "a"}, 5s));
+    run_until(io, [&] { return client.outstanding() == 2; });
+    client.ping(1h, 2);
+    run_until(io, [&] { return a->has_value() && log.reports.size() == 2; });
+    ASSERT_TRUE(**a);
+    EXPECT_EQ(***a, Reply::string("a"));
+    EXPECT_EQ(log.reports[0].tag, 1);
+    EXPECT_EQ(log.reports[1].tag, 2);
+    EXPECT_TRUE(log.reports[0].result && log.reports[1].result);
+}
+
+TEST(ClientPing, RefusedAndBackoffAreReported) {
+    asio::io_context io;
+    PingLog log;
+    auto opts = options_for(unused_port(io));
+    opts.reconnect_initial = 10s;
+    opts.on_ping = log.handler();
+    Client client(io.get_executor(), opts);
+    client.ping(1s, 1);
+    run_until(io, [&] { return log.reports.size() == 1; });
+    ASSERT_FALSE(log.reports[0].result);
+    EXPECT_EQ(log.reports[0].result.error().kind, ErrorKind::kRefused);
+    client.ping(1s, 2);  // within the backoff: the same error, still not from inside ping()
+    EXPECT_EQ(log.reports.size(), 1u);
+    run_until(io, [&] { return log.reports.size() == 2; });
+    ASSERT_FALSE(log.reports[1].result);
+    EXPECT_EQ(log.reports[1].result.error().kind, ErrorKind::kRefused);
+    EXPECT_NE(log.reports[1].result.error().message.find("next attempt in"), std::string::npos);
+}
+
+TEST(ClientPing, CloseReportsPendingPingsLaterAndDestructionNotAtAll) {
+    asio::io_context io;
+    ScriptedServer server(
+        io, [](tcp::socket& s) -> asio::awaitable<void> { co_await read_commands(s, 1000); });
+    PingLog log;
+    bool lost = false;
+    auto opts = options_for(server.port());
+    opts.on_ping = log.handler();
+    opts.on_connection_lost = [&](const ClientError&) { lost = true; };
+    auto client = std::make_unique<Client>(io.get_executor(), opts);
+    ASSERT_TRUE(await(io, client->connect()));
+    client->ping(1h, 1);
+    client->close();
+    EXPECT_TRUE(log.reports.empty()) << "close() must not re-enter its caller";
+    run_until(io, [&] { return log.reports.size() == 1; });
+    ASSERT_FALSE(log.reports[0].result);
+    EXPECT_EQ(log.reports[0].result.error().kind, ErrorKind::kClosed);
+
+    ASSERT_TRUE(await(io, client->connect()));
+    client->ping(1h, 2);
+    client->ping(1h, 3);
+    run_until(io, [&] { return client->outstanding() == 2; });
+    client.reset();
+    for (int i = 0; i < 20; ++i) {  // run whatever the destruction queued
+        io.restart();
+        io.poll();
+    }
+    EXPECT_EQ(log.reports.size(), 1u) << "no report after the client is gone";
+    EXPECT_FALSE(lost) << "our own close is no loss";
+}
+
 }  // namespace
 }  // namespace picket::resp

@@ -40,9 +40,6 @@ std::pair<std::string, std::uint16_t> split_address(const std::string& address) 
 }
 // Commands are built outside the coroutines: GCC 12 miscompiles braced initializer
 // lists of Command inside coroutine bodies ("array used as initializer").
-Command ping_command() {
-    return Command{"PING"};
-}
 Command info_replication_command() {
     return Command{"INFO", "replication"};
 }
@@ -156,6 +153,17 @@ Watcher::NodeConn& Watcher::conn(const std::string& address) {
             on_connection_lost(address);
         }
     };
+    // Every ping's outcome, and the late reply of a timed-out one: a reply after the
+    // deadline still proves the node alive when it answered, so it is reported as a (slow)
+    // probe. Without it a live master behind a path slower than ping_timeout looked
+    // unresponsive and was failed over (chaos scenario i). The tag is the send time.
+    o.on_ping = [this, alive = alive_, address](std::int64_t tag,
+                                                const Expected<resp::Reply, resp::ClientError>& r,
+                                                bool late) {
+        if (*alive && running_) {
+            on_ping_result(address, TimePoint(Duration(tag)), r, late);
+        }
+    };
     c->client = std::make_unique<resp::Client>(executor_, std::move(o));
     return *conns_.emplace(address, std::move(c)).first->second;
 }
@@ -171,9 +179,13 @@ void Watcher::on_connection_lost(const std::string& address) {
         return;
     }
     c.last_loss_probe = now;
+    send_ping(c, now);
+}
+
+void Watcher::send_ping(NodeConn& c, TimePoint now) {
     c.last_ping = now;
     ++c.pings_in_flight;
-    asio::co_spawn(executor_, ping(address), asio::detached);
+    c.client->ping(to_millis(options_.ping_timeout), now.time_since_epoch().count());
 }
 
 awaitable<void> Watcher::timer_loop() {
@@ -236,14 +248,18 @@ void Watcher::on_tick(TimePoint now) {
     drain();
     const auto max_pings = static_cast<std::size_t>(
         options_.ping_timeout / std::max(options_.ping_interval, Duration{1}) + 2);
+    // Ping deadlines are served here, not by a timer per ping: a timeout is reported at
+    // most one tick late, and the detector counts from the probe's send time anyway.
+    const auto expire_at = std::chrono::steady_clock::now();
+    for (auto& [address, c] : conns_) {
+        c->client->expire(expire_at);
+    }
     for (auto& [address, c] : conns_) {
         // Ticks come every ping_interval; the half-interval slack keeps timer jitter from
         // skipping a beat (a tick 99.9 ms after the last ping must still ping).
         if ((!c->last_ping || now - *c->last_ping >= options_.ping_interval / 2) &&
             c->pings_in_flight < max_pings) {
-            c->last_ping = now;
-            ++c->pings_in_flight;
-            asio::co_spawn(executor_, ping(address), asio::detached);
+            send_ping(*c, now);
         }
         if (now >= c->next_info && !c->info_in_flight) {
             c->next_info = now + options_.info_interval;
@@ -284,36 +300,6 @@ void Watcher::on_tick(TimePoint now) {
     }
 }
 
-awaitable<void> Watcher::ping(std::string address) {
-    auto alive = alive_;
-    auto* client = conns_.at(address)->client.get();
-    const TimePoint sent = clock_();
-    // A reply after the deadline still proves the node alive when it answered: it is
-    // reported as a (slow) probe. Without it a live master behind a path slower than
-    // ping_timeout looked unresponsive and was failed over (chaos scenario i).
-    auto on_late = [this, alive, address, sent](resp::Reply reply) {
-        if (*alive && running_) {
-            on_late_reply(address, sent, reply);
-        }
-    };
-    auto result = co_await client->exec(ping_command(), to_millis(options_.ping_timeout), on_late);
-    if (!*alive || !running_) {
-        co_return;
-    }
-    auto it = conns_.find(address);
-    if (it == conns_.end()) {
-        co_return;  // removed from the cluster meanwhile
-    }
-    --it->second->pings_in_flight;
-    if (!result && result.error().kind == resp::ErrorKind::kCancelled) {
-        co_return;
-    }
-    detect::Probe probe{
-        probe_outcome(result), sent, clock_(),
-        result ? (result->is_error() ? result->str : std::string()) : result.error().message};
-    report_probe(address, probe);
-}
-
 void Watcher::report_probe(const std::string& address, const detect::Probe& probe) {
     detector_.on_probe(address, probe);
     if (hooks_.on_probe) {
@@ -322,14 +308,22 @@ void Watcher::report_probe(const std::string& address, const detect::Probe& prob
     drain();
 }
 
-void Watcher::on_late_reply(const std::string& address, TimePoint sent, const resp::Reply& reply) {
-    if (conns_.find(address) == conns_.end()) {
-        return;
+void Watcher::on_ping_result(const std::string& address, TimePoint sent,
+                             const Expected<resp::Reply, resp::ClientError>& result, bool late) {
+    auto it = conns_.find(address);
+    if (it == conns_.end()) {
+        return;  // removed from the cluster meanwhile
     }
-    const Expected<resp::Reply, resp::ClientError> result = reply;
-    detect::Probe probe{probe_outcome(result), sent, clock_(),
-                        reply.is_error() ? reply.str : std::string()};
-    report_probe(address, probe);
+    if (!late) {
+        --it->second->pings_in_flight;
+    }
+    std::string detail;
+    if (!result) {
+        detail = result.error().message;
+    } else if (result->is_error()) {
+        detail = result->str;
+    }
+    report_probe(address, detect::Probe{probe_outcome(result), sent, clock_(), std::move(detail)});
 }
 
 awaitable<void> Watcher::read_replication(std::string address) {

@@ -120,6 +120,32 @@ struct Pending {
     std::function<void(Reply)> on_late;
 };
 
+/// PING, encoded once: the bytes ping() puts on the pipeline.
+constexpr std::string_view kPingBytes = "*1\r\n$4\r\nPING\r\n";
+
+/// Where ping() outcomes go. Shared by the client and its connections; disabled when the
+/// Client is destroyed, so no report reaches an owner that is gone.
+struct PingSink {
+    PingHandler handler;
+    bool enabled = true;
+
+    void report(std::int64_t tag, const Expected<Reply, ClientError>& result, bool late) const {
+        if (enabled && handler) {
+            handler(tag, result, late);
+        }
+    }
+};
+
+/// One request on the pipeline: an exec() (`waiter` set) or a ping() (`waiter` null).
+struct Entry {
+    std::shared_ptr<Pending> waiter;
+    /// ping() only: when expire() reports it timed out, what to hand back, and whether
+    /// that happened already (its reply, if any, is then late).
+    Clock::time_point deadline{};
+    std::int64_t tag = 0;
+    bool expired = false;
+};
+
 /// The byte stream: a plain TCP socket, or TLS over it after the handshake.
 class Transport {
   public:
@@ -131,17 +157,21 @@ class Transport {
         return *tls_;
     }
 
-    awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer buf) {
+    template <class Handler>
+    void async_read_some(asio::mutable_buffer buf, Handler&& handler) {
         if (tls_) {
-            co_return co_await tls_->async_read_some(buf, kAsTuple);
+            tls_->async_read_some(buf, std::forward<Handler>(handler));
+        } else {
+            socket_.async_read_some(buf, std::forward<Handler>(handler));
         }
-        co_return co_await socket_.async_read_some(buf, kAsTuple);
     }
-    awaitable<std::tuple<error_code, std::size_t>> write(asio::const_buffer buf) {
+    template <class Handler>
+    void async_write(asio::const_buffer buf, Handler&& handler) {
         if (tls_) {
-            co_return co_await asio::async_write(*tls_, buf, kAsTuple);
+            asio::async_write(*tls_, buf, std::forward<Handler>(handler));
+        } else {
+            asio::async_write(socket_, buf, std::forward<Handler>(handler));
         }
-        co_return co_await asio::async_write(socket_, buf, kAsTuple);
     }
     void close() {
         error_code ignored;
@@ -154,29 +184,27 @@ class Transport {
     std::optional<ssl::stream<tcp::socket>> tls_;
 };
 
-/// One TCP/TLS connection and its FIFO of outstanding requests. Owned jointly by the
-/// client and its reader/writer coroutines, so either may outlive the other.
+/// One TCP/TLS connection and its FIFO of outstanding requests. One read and at most one
+/// write are in flight at any time, as plain completion handlers (no coroutine, no timer):
+/// each holds the connection, so it outlives the client if need be.
 struct Connection : std::enable_shared_from_this<Connection> {
-    Connection(const asio::any_io_executor& ex, const ReaderLimits& limits, std::string ep)
-        : executor(ex), transport(ex), reader(limits), endpoint(std::move(ep)) {}
+    static constexpr std::size_t kReadBufferBytes = 16 * 1024;
 
-    /// Closes the connection and completes every outstanding request with `error`.
-    void fail(ClientError error) {
-        if (!open) {
-            return;
-        }
-        open = false;
-        transport.close();
-        auto failed = std::move(pending);
-        pending.clear();
-        for (auto& p : failed) {
-            p->error = error;
-            p->signal.fire();
-        }
-    }
+    Connection(const asio::any_io_executor& ex, const ReaderLimits& limits, std::string ep,
+               std::shared_ptr<const PingSink> ping_sink)
+        : executor(ex),
+          transport(ex),
+          reader(limits),
+          endpoint(std::move(ep)),
+          sink(std::move(ping_sink)) {}
+
+    /// Closes the connection and completes every outstanding request with `error`. Pings
+    /// not yet reported are reported with it: here and now, or, when `defer` (a close the
+    /// owner asked for, who must not be re-entered), from the executor.
+    void fail(const ClientError& error, bool defer = false);
 
     /// fail() for a loss we did not ask for: also tells the owner's on_lost at once.
-    void lost(ClientError error) {
+    void lost(const ClientError& error) {
         if (!open) {
             return;  // closed by us (or already failed): nothing was lost
         }
@@ -186,82 +214,187 @@ struct Connection : std::enable_shared_from_this<Connection> {
         }
     }
 
-    /// Queues a request's bytes and starts the writer if it is idle.
-    void send(std::shared_ptr<Pending> p, std::string bytes);
+    /// Queues an exec()'s bytes.
+    void send(std::shared_ptr<Pending> p, std::string_view bytes) {
+        pending.push_back(Entry{std::move(p), {}, 0, false});
+        queue(bytes);
+    }
+    /// Queues a ping().
+    void send_ping(Clock::time_point deadline, std::int64_t tag) {
+        pending.push_back(Entry{nullptr, deadline, tag, false});
+        queue(kPingBytes);
+    }
+    /// Reports the pings whose deadline passed; see Client::expire.
+    std::size_t expire(Clock::time_point now);
+
+    /// Starts the read that runs for the life of the connection (each completion starts
+    /// the next).
+    void start_read();
 
     asio::any_io_executor executor;
     Transport transport;
     ReplyReader reader;
     std::string endpoint;
-    std::deque<std::shared_ptr<Pending>> pending;
+    std::shared_ptr<const PingSink> sink;
+    std::deque<Entry> pending;
     std::string outbox;
-    bool writing = false;
     bool open = true;
     std::function<void(const ClientError&)> on_lost;
+
+  private:
+    void queue(std::string_view bytes) {
+        outbox.append(bytes);
+        if (!writing) {
+            start_write();
+        }
+    }
+    void start_write();
+    void on_written(const error_code& ec);
+    void on_read(const error_code& ec, std::size_t n);
+    /// Hands one reply to the request at the head of the pipeline.
+    void complete_front(Reply reply);
+
+    std::string inflight;
+    bool writing = false;
+    std::unique_ptr<char[]> read_buffer;
 };
 
-awaitable<void> write_loop(std::shared_ptr<Connection> c) {
-    std::string inflight;
-    while (c->open && !c->outbox.empty()) {
-        inflight.clear();
-        std::swap(inflight, c->outbox);
-        auto [ec, n] = co_await c->transport.write(asio::buffer(inflight));
-        if (ec) {
-            c->lost(classify(ec, "write", c->endpoint));
+void Connection::fail(const ClientError& error, bool defer) {
+    if (!open) {
+        return;
+    }
+    open = false;
+    transport.close();
+    auto failed = std::move(pending);
+    pending.clear();
+    std::vector<std::int64_t> pings;
+    for (auto& e : failed) {
+        if (e.waiter) {
+            e.waiter->error = error;
+            e.waiter->signal.fire();
+        } else if (!e.expired) {
+            pings.push_back(e.tag);
+        }
+    }
+    if (pings.empty()) {
+        return;
+    }
+    auto report = [sink = sink, pings = std::move(pings),
+                   result = Expected<Reply, ClientError>(unexpected(error))] {
+        for (const auto tag : pings) {
+            sink->report(tag, result, false);
+        }
+    };
+    if (defer) {
+        asio::post(executor, std::move(report));
+    } else {
+        report();
+    }
+}
+
+std::size_t Connection::expire(Clock::time_point now) {
+    std::size_t count = 0;
+    std::optional<Expected<Reply, ClientError>> timed_out;
+    // By index: a report may queue another ping (push_back keeps indices valid).
+    for (std::size_t i = 0; open && i < pending.size(); ++i) {
+        Entry& e = pending[i];
+        if (e.waiter || e.expired || e.deadline > now) {
+            continue;
+        }
+        e.expired = true;
+        ++count;
+        if (!timed_out) {
+            timed_out.emplace(
+                unexpected(ClientError{ErrorKind::kTimeout, endpoint + ": PING timed out"}));
+        }
+        sink->report(e.tag, *timed_out, false);
+    }
+    return count;
+}
+
+void Connection::start_write() {
+    writing = true;
+    inflight.clear();
+    std::swap(inflight, outbox);
+    transport.async_write(
+        asio::buffer(inflight),
+        [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_written(ec); });
+}
+
+void Connection::on_written(const error_code& ec) {
+    writing = false;
+    if (!open) {
+        return;
+    }
+    if (ec) {
+        lost(classify(ec, "write", endpoint));
+        return;
+    }
+    if (!outbox.empty()) {
+        start_write();
+    }
+}
+
+void Connection::start_read() {
+    if (!read_buffer) {
+        read_buffer = std::make_unique_for_overwrite<char[]>(kReadBufferBytes);
+    }
+    transport.async_read_some(
+        asio::buffer(read_buffer.get(), kReadBufferBytes),
+        [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+void Connection::on_read(const error_code& ec, std::size_t n) {
+    if (!open) {
+        return;
+    }
+    if (ec) {
+        lost(classify(ec, "read", endpoint));
+        return;
+    }
+    if (auto fed = reader.feed(std::string_view(read_buffer.get(), n)); !fed) {
+        fail(ClientError{ErrorKind::kLimit, endpoint + ": " + fed.error().message});
+        return;
+    }
+    while (open) {
+        auto next = reader.next();
+        if (!next) {
+            const auto kind = next.error().kind == ReaderError::Kind::kLimit ? ErrorKind::kLimit
+                                                                             : ErrorKind::kProtocol;
+            fail(ClientError{kind, endpoint + ": " + next.error().message});
+            return;
+        }
+        if (!next->has_value()) {
             break;
         }
+        if (pending.empty()) {
+            fail(ClientError{ErrorKind::kProtocol,
+                             endpoint + ": unsolicited reply " + (*next)->debug_string(80)});
+            return;
+        }
+        complete_front(std::move(**next));
     }
-    c->writing = false;
+    if (open) {
+        start_read();
+    }
 }
 
-void Connection::send(std::shared_ptr<Pending> p, std::string bytes) {
-    pending.push_back(std::move(p));
-    outbox += bytes;
-    if (!writing) {
-        writing = true;
-        asio::co_spawn(executor, write_loop(shared_from_this()), asio::detached);
+void Connection::complete_front(Reply reply) {
+    Entry& front = pending.front();
+    if (!front.waiter) {
+        const std::int64_t tag = front.tag;
+        const bool late = front.expired;
+        pending.pop_front();
+        sink->report(tag, Expected<Reply, ClientError>(std::move(reply)), late);
+        return;
     }
-}
-
-awaitable<void> read_loop(std::shared_ptr<Connection> c) {
-    std::array<char, 16 * 1024> buf{};
-    while (c->open) {
-        auto [ec, n] = co_await c->transport.read_some(asio::buffer(buf));
-        if (ec) {
-            c->lost(classify(ec, "read", c->endpoint));
-            co_return;
-        }
-        if (auto fed = c->reader.feed(std::string_view(buf.data(), n)); !fed) {
-            c->fail(ClientError{ErrorKind::kLimit, c->endpoint + ": " + fed.error().message});
-            co_return;
-        }
-        while (c->open) {
-            auto next = c->reader.next();
-            if (!next) {
-                const auto kind = next.error().kind == ReaderError::Kind::kLimit
-                                      ? ErrorKind::kLimit
-                                      : ErrorKind::kProtocol;
-                c->fail(ClientError{kind, c->endpoint + ": " + next.error().message});
-                co_return;
-            }
-            if (!next->has_value()) {
-                break;
-            }
-            if (c->pending.empty()) {
-                c->fail(ClientError{ErrorKind::kProtocol, c->endpoint + ": unsolicited reply " +
-                                                              (*next)->debug_string(80)});
-                co_return;
-            }
-            auto& front = c->pending.front();
-            front->replies.push_back(std::move(**next));
-            if (front->replies.size() == front->expected) {
-                auto done = std::move(front);
-                c->pending.pop_front();
-                done->signal.fire();  // a timed-out request has no waiter: a no-op
-                if (done->on_late && done->replies.size() == 1) {
-                    done->on_late(std::move(done->replies.front()));
-                }
-            }
+    front.waiter->replies.push_back(std::move(reply));
+    if (front.waiter->replies.size() == front.waiter->expected) {
+        auto done = std::move(front.waiter);
+        pending.pop_front();
+        done->signal.fire();  // a timed-out request has no waiter: a no-op
+        if (done->on_late && done->replies.size() == 1) {
+            done->on_late(std::move(done->replies.front()));
         }
     }
 }
@@ -290,7 +423,10 @@ std::string ClientOptions::endpoint() const {
 }
 
 struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
-    Impl(asio::any_io_executor ex, ClientOptions o) : executor(std::move(ex)), opt(std::move(o)) {
+    Impl(asio::any_io_executor ex, ClientOptions o)
+        : executor(std::move(ex)),
+          opt(std::move(o)),
+          ping_sink(std::make_shared<PingSink>(PingSink{opt.on_ping, true})) {
         if (opt.tls.enabled) {
             auto ctx = io::make_client_context(opt.tls);
             if (ctx) {
@@ -313,11 +449,15 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     awaitable<Expected<std::vector<Reply>, ClientError>> exec(std::vector<Command> commands,
                                                               Clock::time_point deadline,
                                                               std::function<void(Reply)> on_late);
+    /// Puts a ping on an open connection's pipeline, or reports it refused (too many
+    /// unanswered) from the executor.
+    void send_ping(Connection& c, Clock::time_point deadline, std::int64_t tag);
 
     asio::any_io_executor executor;
     ClientOptions opt;
     std::optional<ssl::context> tls_context;
     std::string tls_context_error;
+    std::shared_ptr<PingSink> ping_sink;
 
     std::shared_ptr<Connection> conn;
     std::shared_ptr<ConnectAttempt> attempt;
@@ -344,7 +484,7 @@ awaitable<Expected<std::vector<Reply>, ClientError>> Client::Impl::roundtrip(
     for (const auto& cmd : commands) {
         cmd.encode_to(bytes);
     }
-    c->send(p, std::move(bytes));
+    c->send(p, bytes);
     if (!co_await p->signal.wait(deadline)) {
         if (Clock::now() < deadline) {
             co_return unexpected(error(ErrorKind::kCancelled, "cancelled"));
@@ -362,7 +502,7 @@ awaitable<Expected<void, ClientError>> Client::Impl::dial(Clock::time_point dead
     if (opt.tls.enabled && !tls_context) {
         co_return unexpected(error(ErrorKind::kTls, tls_context_error));
     }
-    auto c = std::make_shared<Connection>(executor, opt.limits, opt.endpoint());
+    auto c = std::make_shared<Connection>(executor, opt.limits, opt.endpoint(), ping_sink);
     asio::steady_timer timer(executor);
     timer.expires_at(deadline);
 
@@ -423,7 +563,7 @@ awaitable<Expected<void, ClientError>> Client::Impl::dial(Clock::time_point dead
     }
 
     c->on_lost = opt.on_connection_lost;
-    asio::co_spawn(executor, read_loop(c), asio::detached);
+    c->start_read();
 
     std::vector<Command> hello;
     if (!opt.password.empty()) {
@@ -506,12 +646,62 @@ awaitable<Expected<void, ClientError>> Client::Impl::ensure_connected(Clock::tim
     co_return result;
 }
 
+void Client::Impl::send_ping(Connection& c, Clock::time_point deadline, std::int64_t tag) {
+    if (c.pending.size() >= opt.max_outstanding) {
+        auto e = error(ErrorKind::kTimeout,
+                       std::to_string(c.pending.size()) + " requests unanswered: server stalled");
+        asio::post(executor, [sink = ping_sink, tag, e = std::move(e)] {
+            sink->report(tag, unexpected(e), false);
+        });
+        return;
+    }
+    c.send_ping(deadline, tag);
+}
+
+namespace {
+
+/// ping() on a connection that is not open: connect (or learn the backoff's error), then
+/// send. Rare (a down server, or the first ping), so a coroutine is fine here.
+awaitable<void> ping_after_connect(std::shared_ptr<Client::Impl> self, Clock::time_point deadline,
+                                   std::int64_t tag) {
+    // co_spawn starts us inline: leave ping() before anything can be reported.
+    co_await asio::post(self->executor, asio::use_awaitable);
+    auto up = co_await self->ensure_connected(deadline);
+    if (!up) {
+        self->ping_sink->report(tag, unexpected(up.error()), false);
+        co_return;
+    }
+    if (!self->conn || !self->conn->open) {  // lost again before we ran
+        self->ping_sink->report(
+            tag, unexpected(self->error(ErrorKind::kClosed, "connection closed")), false);
+        co_return;
+    }
+    self->send_ping(*self->conn, deadline, tag);
+}
+
+}  // namespace
+
 Client::Client(asio::any_io_executor executor, ClientOptions options)
     : impl_(std::make_shared<Impl>(std::move(executor), std::move(options))) {}
 
 Client::~Client() {
     impl_->destroyed = true;
+    impl_->ping_sink->enabled = false;
     close();
+}
+
+void Client::ping(std::chrono::milliseconds timeout, std::int64_t tag) {
+    const auto deadline = Clock::now() + timeout;
+    if (impl_->conn && impl_->conn->open) {
+        impl_->send_ping(*impl_->conn, deadline, tag);
+        return;
+    }
+    asio::co_spawn(impl_->executor, ping_after_connect(impl_, deadline, tag), asio::detached);
+}
+
+std::size_t Client::expire(Clock::time_point now) {
+    auto c = impl_->conn;  // a report may close the client: keep the connection meanwhile
+    return c && c->open ? c->expire(now) : 0;
 }
 
 awaitable<Expected<void, ClientError>> Client::connect(
@@ -567,7 +757,7 @@ awaitable<Expected<Reply, ClientError>> Client::exec(Command command,
 
 void Client::close() {
     if (impl_->conn) {
-        impl_->conn->fail(impl_->error(ErrorKind::kClosed, "closed by client"));
+        impl_->conn->fail(impl_->error(ErrorKind::kClosed, "closed by client"), /*defer=*/true);
         impl_->conn.reset();
     }
     // An explicit close is not a failure: the next call may dial at once.

@@ -106,8 +106,11 @@ class Watcher {
     void on_connection_lost(const std::string& address);
     /// A finished probe (timely or late) to the detector, the metrics hook, and drain().
     void report_probe(const std::string& address, const detect::Probe& probe);
-    void on_late_reply(const std::string& address, TimePoint sent, const resp::Reply& reply);
-    boost::asio::awaitable<void> ping(std::string address);
+    /// Sends one PING on the node's client (answered in on_ping_result).
+    void send_ping(NodeConn& c, TimePoint now);
+    /// A ping's outcome from the client: timely (counted off pings_in_flight) or late.
+    void on_ping_result(const std::string& address, TimePoint sent,
+                        const Expected<resp::Reply, resp::ClientError>& result, bool late);
     boost::asio::awaitable<void> read_replication(std::string address);
     boost::asio::awaitable<void> read_cluster(std::string address);
     NodeConn& conn(const std::string& address);

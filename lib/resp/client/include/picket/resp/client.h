@@ -54,6 +54,14 @@ struct ClientError {
     std::string message;
 };
 
+/// Where the answer to one Client::ping() goes (see ClientOptions::on_ping).
+///   tag     what the caller passed to ping(), returned untouched;
+///   result  the reply (PONG, or a Redis error such as -LOADING) or what failed;
+///   late    true for a reply that came after expire() had already reported this ping
+///           as a kTimeout: it proves the server alive when it answered.
+using PingHandler =
+    std::function<void(std::int64_t tag, const Expected<Reply, ClientError>& result, bool late)>;
+
 /// Everything a connection needs; all fields have working defaults for a local Redis.
 struct ClientOptions {
     std::string host = "127.0.0.1";
@@ -88,6 +96,11 @@ struct ClientOptions {
     /// detector uses it to probe again immediately: a killed Redis closes its sockets, so
     /// the loss is the earliest evidence there is. Runs on the client's executor.
     std::function<void(const ClientError&)> on_connection_lost;
+
+    /// Receives the outcome of every ping() (and the late replies of timed-out ones), on
+    /// the client's executor. Never called from inside ping() itself, and never after the
+    /// Client is destroyed (so it may capture its owner by reference).
+    PingHandler on_ping;
 
     /// "host:port" for messages.
     std::string endpoint() const;
@@ -128,8 +141,27 @@ class Client {
     boost::asio::awaitable<Expected<std::vector<Reply>, ClientError>> exec(
         std::vector<Command> commands, std::optional<std::chrono::milliseconds> timeout = {});
 
-    /// Closes the connection; outstanding calls complete with kClosed. The next exec()
-    /// reconnects (no backoff applies to a close we asked for).
+    /// Sends PING without a coroutine or timer of its own: the cheap path for a failure
+    /// detector that pings many servers every few milliseconds. Pre-encoded bytes go on
+    /// the pipeline; the connection's one reader matches the reply and hands it to
+    /// options.on_ping with `tag`. On a connection that is not open the ping waits for a
+    /// connect (or fails at once during the reconnect backoff), as exec() does.
+    ///
+    /// The deadline (now + timeout) is enforced by expire(), which the caller's own timer
+    /// calls: there is no timer per ping. A ping that expire() reports as timed out stays
+    /// on the pipeline (as exec()'s timed-out requests do: the connection is not closed)
+    /// and its reply, if it comes, is reported again with late = true. A lost connection
+    /// reports every ping not yet answered or expired with the loss (kClosed, kReset, ...)
+    /// before on_connection_lost runs. Exactly one non-late report per ping.
+    void ping(std::chrono::milliseconds timeout, std::int64_t tag);
+
+    /// Reports (kTimeout, via options.on_ping) every ping() whose deadline is at or before
+    /// `now` and that is still unanswered. Returns how many it reported.
+    std::size_t expire(Clock::time_point now);
+
+    /// Closes the connection; outstanding calls complete with kClosed (pings are reported
+    /// from the executor after close() returns). The next exec() or ping() reconnects (no
+    /// backoff applies to a close we asked for).
     void close();
 
     bool connected() const;
