@@ -94,6 +94,7 @@ watch::WatchOptions watch_options(const config::Config& c) {
     o.detector.down_after_unresponsive = c.detection.down_after_unresponsive;
     o.detector.loading_grace = c.detection.loading_grace;
     o.detector.tick_interval = c.detection.ping_interval;
+    o.detector.probe_interval = c.detection.ping_interval;
     o.detector.loop_lag = c.detection.safe_mode.loop_lag;
     o.detector.safe_mode_hold = c.detection.safe_mode.hold;
     return o;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "picket/config/config.h"
@@ -84,6 +85,8 @@ class VoteService {
     std::unique_ptr<consensus::Consensus> consensus_;
     std::unique_ptr<peer::Network> network_;
     boost::asio::steady_timer timer_;
+    /// Nodes last fed to the vote as SDOWN (proto keys: node id, else address).
+    std::set<std::string> fed_sdown_;
     bool running_ = false;
     bool failed_ = false;
     std::shared_ptr<bool> alive_;

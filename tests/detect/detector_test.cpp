@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 namespace picket::detect {
 namespace {
@@ -123,7 +124,9 @@ TEST_F(DetectorTest, PongKeepsANodeUp) {
 
 TEST_F(DetectorTest, RefusedIsDeadEvidenceAndSdownAfterDownAfter) {
     run_for(500ms, kMaster, ProbeOutcome::kPong);
+    const TimePoint last_reply = *status(kMaster).last_reply;
     const TimePoint first_failure = now_;
+    ASSERT_EQ(first_failure - last_reply, 99ms);
     run_for(900ms, kMaster, ProbeOutcome::kRefused);
     EXPECT_EQ(status(kMaster).state, NodeState::kFailing);
     EXPECT_EQ(status(kMaster).evidence, Evidence::kDead);
@@ -136,16 +139,54 @@ TEST_F(DetectorTest, RefusedIsDeadEvidenceAndSdownAfterDownAfter) {
     EXPECT_EQ(sdown[0].address, kMaster);
     EXPECT_EQ(sdown[0].evidence, Evidence::kDead);
     EXPECT_EQ(sdown[0].detail, "connection refused");
-    // Declared within one probe period of the threshold, measured from the first failure.
-    EXPECT_GE(sdown[0].at - first_failure, 1s);
-    EXPECT_LE(sdown[0].at - first_failure, 1s + 100ms);
+    // Silent for down_after: counted from the last reply (Sentinel's convention), so
+    // declared at the first probe completing past last_reply + 1 s.
+    EXPECT_GE(sdown[0].at - last_reply, 1s);
+    EXPECT_LE(sdown[0].at - last_reply, 1s + 100ms);
+    EXPECT_EQ(sdown[0].duration, sdown[0].at - last_reply);
     EXPECT_EQ(*status(kMaster).failing_since, first_failure);
+    EXPECT_EQ(*status(kMaster).silent_since, last_reply);
 
     auto o = opinion_of(kMaster);
     EXPECT_TRUE(o.sdown);
     EXPECT_EQ(o.node_id, "m1");
     EXPECT_EQ(o.evidence, Evidence::kDead);
-    EXPECT_GE(o.down_for, 1s);
+    // The vote's down_for still counts from the first failed probe: the timeouts-only
+    // fence builds on it and must not start early.
+    EXPECT_EQ(o.down_for, now_ - first_failure);
+}
+
+TEST_F(DetectorTest, AGapInOurOwnProbingIsNotTheNodesSilence) {
+    run_for(300ms, kMaster, ProbeOutcome::kPong);
+    // Ticks go on but the master is not probed for 3 s (a reconnect backoff, a slow
+    // connect): its last reply is old when the next probe is refused.
+    for (int i = 0; i < 30; ++i) {
+        tick(100ms);
+    }
+    const TimePoint first_failure = now_;
+    probe(kMaster, ProbeOutcome::kRefused);
+    EXPECT_EQ(status(kMaster).state, NodeState::kFailing) << "not SDOWN on the old reply";
+    EXPECT_EQ(*status(kMaster).silent_since, first_failure - 100ms);
+    EXPECT_EQ(*detector_.next_deadline(), first_failure - 100ms + 1s);
+    now_ = first_failure + 899ms;
+    detector_.tick(now_);
+    EXPECT_TRUE(events_of(Event::Kind::kSdown).empty());
+    now_ = first_failure + 900ms;
+    detector_.tick(now_);
+    EXPECT_EQ(events_of(Event::Kind::kSdown).size(), 1u);
+}
+
+TEST_F(DetectorTest, TimeoutsCountFromTheFirstUnansweredProbeNotTheLastReply) {
+    run_for(300ms, kMaster, ProbeOutcome::kPong);
+    const TimePoint first_failure = now_;
+    probe(kMaster, ProbeOutcome::kTimeout, 50ms);
+    EXPECT_EQ(*detector_.next_deadline(), first_failure + 5s);
+    now_ = first_failure + 5s - 1ms;
+    detector_.tick(now_);
+    EXPECT_TRUE(events_of(Event::Kind::kSdown).empty());
+    now_ = first_failure + 5s;
+    detector_.tick(now_);
+    EXPECT_EQ(events_of(Event::Kind::kSdown).size(), 1u);
 }
 
 TEST_F(DetectorTest, NextDeadlineIsTheThresholdOfTheEarliestFailingNode) {
@@ -154,26 +195,28 @@ TEST_F(DetectorTest, NextDeadlineIsTheThresholdOfTheEarliestFailingNode) {
 
     // A timeout first: due down_after_unresponsive after the probe was sent.
     const TimePoint first = now_;
+    const TimePoint last_reply = *status(kMaster).last_reply;
     probe(kMaster, ProbeOutcome::kTimeout, 50ms);
     ASSERT_TRUE(detector_.next_deadline().has_value());
     EXPECT_EQ(*detector_.next_deadline(), first + 5s);
-    // Then a refusal: dead evidence, due down_after after the first failure.
+    // Then a refusal: dead evidence, due down_after after the last reply.
     probe(kMaster, ProbeOutcome::kRefused);
-    EXPECT_EQ(*detector_.next_deadline(), first + 1s);
-    // A later failure of another node does not move the earliest deadline.
+    EXPECT_EQ(*detector_.next_deadline(), last_reply + 1s);
+    // A later failure of another node does not move the earliest deadline. Its last
+    // reply is older than one probe interval before its failed probe: it counts from there.
     now_ += 200ms;
     probe(kOther, ProbeOutcome::kRefused);
-    EXPECT_EQ(*detector_.next_deadline(), first + 1s);
+    EXPECT_EQ(*detector_.next_deadline(), last_reply + 1s);
 
     // A tick exactly at the deadline declares SDOWN — not a tick later.
-    now_ = first + 1s;
+    now_ = last_reply + 1s;
     detector_.tick(now_);
     auto sdown = events_of(Event::Kind::kSdown);
     ASSERT_EQ(sdown.size(), 1u);
     EXPECT_EQ(sdown[0].address, kMaster);
-    EXPECT_EQ(sdown[0].at - first, 1s);
+    EXPECT_EQ(sdown[0].at - last_reply, 1s);
     // SDOWN nodes are done; the next deadline is the other node's.
-    EXPECT_EQ(*detector_.next_deadline(), first + 200ms + 51ms + 1s);
+    EXPECT_EQ(*detector_.next_deadline(), first + 200ms + 51ms - 100ms + 1s);
 }
 
 TEST_F(DetectorTest, NextDeadlineCoversALoadingMastersGrace) {
@@ -246,7 +289,7 @@ TEST_F(DetectorTest, AnyReplyRecoversAndReportsHowLongItWasDown) {
 TEST_F(DetectorTest, BusyAndMasterDownAndErrorRepliesMeanAlive) {
     for (auto outcome :
          {ProbeOutcome::kBusy, ProbeOutcome::kMasterDown, ProbeOutcome::kErrorReply}) {
-        run_for(900ms, kMaster, ProbeOutcome::kRefused);
+        run_for(800ms, kMaster, ProbeOutcome::kRefused);  // silent 0.9 s < down_after
         run_for(200ms, kMaster, outcome);
         EXPECT_EQ(status(kMaster).state, NodeState::kUp) << to_string(outcome);
         run_for(2s, kMaster, outcome);
@@ -309,6 +352,37 @@ TEST_F(DetectorTest, ReplicasReportingLinkDownTurnTimeoutsIntoDeadEvidence) {
     EXPECT_TRUE(o.replicas_report_link_down);
     EXPECT_NE(status(kMaster).reason.find("replicas report master_link_status:down"),
               std::string::npos);
+}
+
+TEST_F(DetectorTest, ReplicaTestimonyFollowsWhichMasterTheReplicaNamesNow) {
+    // The replica testifies for the master its latest INFO names, and only that one.
+    detector_.on_replication(kReplica, replica_info(false), now_);
+    probe(kMaster, ProbeOutcome::kTimeout, 50ms);
+    EXPECT_EQ(status(kMaster).replicas_report_link_down, std::set<std::string>{kReplica});
+    auto other = replica_info(false);
+    other.master_host = "10.0.0.3";  // now replicates kOther
+    detector_.on_replication(kReplica, other, now_);
+    EXPECT_TRUE(status(kMaster).replicas_report_link_down.empty());
+    probe(kOther, ProbeOutcome::kTimeout, 50ms);
+    EXPECT_EQ(status(kOther).replicas_report_link_down, std::set<std::string>{kReplica});
+    EXPECT_EQ(status(kOther).evidence, Evidence::kDead) << "its only replica reports link down";
+    tick(100ms);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kUnresponsive);
+    // A removed replica testifies no more.
+    detector_.set_nodes({{kMaster, "m1", true, ""}, {kOther, "m2", true, ""}}, now_);
+    tick(100ms);
+    EXPECT_TRUE(status(kOther).replicas_report_link_down.empty());
+    EXPECT_EQ(status(kOther).evidence, Evidence::kUnresponsive);
+}
+
+TEST_F(DetectorTest, SdownOnlyOpinionsAreWhatTheVoteKeeps) {
+    run_for(1500ms, kMaster, ProbeOutcome::kRefused);
+    const auto all = detector_.opinions(now_);
+    EXPECT_EQ(all.size(), 3u);
+    const auto sdown = detector_.opinions(now_, /*sdown_only=*/true);
+    ASSERT_EQ(sdown.size(), 1u);
+    EXPECT_EQ(sdown[0].address, kMaster);
+    EXPECT_TRUE(sdown[0].sdown);
 }
 
 TEST_F(DetectorTest, StaleReplicaTestimonyDoesNotCount) {

@@ -185,12 +185,15 @@ TEST(Picketd, KilledReplicaIsSdownWithDeadEvidenceAndRecovers) {
     auto n = p.node(port);
     ASSERT_TRUE(n.is_object());
     EXPECT_EQ(n["evidence"], "dead");
-    // picketd's own records: SDOWN within down_after + 2 × ping_interval of its first
-    // failed probe.
-    const auto detection = n["sdown_since_mono_ms"].get<std::int64_t>() -
-                           n["failing_since_mono_ms"].get<std::int64_t>();
+    // picketd's own records: SDOWN within down_after + 2 × ping_interval of the replica's
+    // last reply, which came at most one ping_interval before the first failed probe.
+    const auto silent = n["silent_since_mono_ms"].get<std::int64_t>();
+    const auto failing = n["failing_since_mono_ms"].get<std::int64_t>();
+    const auto detection = n["sdown_since_mono_ms"].get<std::int64_t>() - silent;
     EXPECT_GE(detection, 1000);
     EXPECT_LE(detection, 1000 + 2 * 100) << n.dump(1);
+    EXPECT_LE(silent, failing);
+    EXPECT_GE(silent, failing - 100) << n.dump(1);
     auto m = http_get(p.port(), "/metrics");
     EXPECT_NE(m.body.find("picket_node_sdown{node=\"127.0.0.1:" + std::to_string(port) + "\"} 1"),
               std::string::npos);

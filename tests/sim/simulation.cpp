@@ -224,6 +224,7 @@ class Sim {
         detector_config_.down_after = 1s;
         detector_config_.down_after_unresponsive = 2s;
         detector_config_.tick_interval = kShellTick;
+        detector_config_.probe_interval = kShellTick;
         detector_config_.loop_lag = 500ms;
         detector_config_.safe_mode_hold = 2s;
         policy_.cluster_node_timeout = kClusterNodeTimeout;

@@ -1,7 +1,5 @@
 #include "picket/detect/detector.h"
 
-#include <charconv>
-
 #include <algorithm>
 
 namespace picket::detect {
@@ -143,24 +141,6 @@ std::string master_endpoint_of(const cluster::ReplicationInfo& info) {
     return info.master_host + ":" + std::to_string(info.master_port);
 }
 
-/// Whether a replica's INFO names `address` ("host:port" / "[v6]:port") as its master,
-/// without building a string (called O(nodes) times per INFO reply).
-bool names_master(const cluster::ReplicationInfo& info, std::string_view address) {
-    const auto colon = address.rfind(':');
-    if (colon == std::string_view::npos) {
-        return false;
-    }
-    std::string_view host = address.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
-    }
-    unsigned port = 0;
-    const auto p = address.substr(colon + 1);
-    const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-    return ec == std::errc{} && end == p.data() + p.size() && port == info.master_port &&
-           host == info.master_host;
-}
-
 bool is_master(const NodeStatus& n) {
     if (n.replication && n.replication->role != cluster::ReplicationRole::kUnknown) {
         return n.replication->role == cluster::ReplicationRole::kMaster;
@@ -249,6 +229,8 @@ void Detector::set_nodes(const std::vector<KnownNode>& nodes, TimePoint now) {
                 views_.erase(v);
                 apply_flags(viewer, flagged, false);
             }
+            index_replica(it->first, it->second.replication ? &*it->second.replication : nullptr,
+                          nullptr);
             it = nodes_.erase(it);
         } else {
             ++it;
@@ -343,12 +325,19 @@ void Detector::on_probe(std::string_view address, const Probe& probe) {
         n.last_error = probe.detail.empty() ? probe_reason(probe.outcome) : probe.detail;
         if (!n.failing_since) {
             n.failing_since = probe.sent_at;
+            // Silent since the last reply — unless our own probing had a gap (a stall, a
+            // reconnect backoff): then since one probe interval before this probe.
+            const TimePoint floor = probe.sent_at - config_.probe_interval;
+            n.silent_since = n.last_reply && *n.last_reply > floor ? *n.last_reply : floor;
             n.loading_since.reset();
             // Its replicas' view is the next best witness: read it now.
             for (const auto& [addr, other] : nodes_) {
                 if (other.master_address == n.address) {
                     request_replication(addr);
                 }
+            }
+            for (const auto& addr : replicas_of(n.address)) {
+                request_replication(addr);
             }
         }
         // The latest failure decides the kind: a host that comes back with Redis down
@@ -374,6 +363,7 @@ void Detector::recover(NodeStatus& n, TimePoint now) {
                    "replied again after " + ms(now - since)});
     }
     n.failing_since.reset();
+    n.silent_since.reset();
     n.sdown_since.reset();
     n.loading_since.reset();
     n.evidence = Evidence::kNone;
@@ -386,7 +376,11 @@ void Detector::recover(NodeStatus& n, TimePoint now) {
 void Detector::declare_sdown(NodeStatus& n, TimePoint now) {
     n.state = NodeState::kSdown;
     n.sdown_since = now;
-    const auto since = n.failing_since ? *n.failing_since : n.loading_since.value_or(now);
+    // How long it has been silent (dead) or unanswered (timeouts), as the threshold counts.
+    const auto since =
+        n.failing_since
+            ? (n.evidence == Evidence::kDead && n.silent_since ? *n.silent_since : *n.failing_since)
+            : n.loading_since.value_or(now);
     std::string detail = n.reason;
     if (in_safe_mode(now)) {
         detail += " (safe mode: not reported to the vote)";
@@ -416,11 +410,10 @@ void Detector::evaluate(NodeStatus& n, TimePoint now) {
     if (ev == Evidence::kUnresponsive && !n.replicas_report_link_down.empty()) {
         // Every replica with fresh INFO says its link to this master is down.
         std::size_t fresh = 0;
-        for (const auto& [addr, r] : nodes_) {
-            if (r.replication && r.replication_at &&
-                now - *r.replication_at <= config_.replica_report_max_age &&
-                r.replication->role == cluster::ReplicationRole::kReplica &&
-                names_master(*r.replication, n.address)) {
+        for (const auto& addr : replicas_of(n.address)) {
+            const auto r = nodes_.find(addr);
+            if (r != nodes_.end() && r->second.replication_at &&
+                now - *r->second.replication_at <= config_.replica_report_max_age) {
                 ++fresh;
             }
         }
@@ -431,10 +424,44 @@ void Detector::evaluate(NodeStatus& n, TimePoint now) {
         }
     }
     n.evidence = ev;
-    const Duration threshold =
-        ev == Evidence::kDead ? config_.down_after : config_.down_after_unresponsive;
-    if (n.state != NodeState::kSdown && now - *n.failing_since >= threshold) {
+    if (n.state != NodeState::kSdown && now >= *sdown_deadline(n, ev)) {
         declare_sdown(n, now);
+    }
+}
+
+std::optional<TimePoint> Detector::sdown_deadline(const NodeStatus& n, Evidence ev) const {
+    if (!n.failing_since) {
+        return std::nullopt;
+    }
+    if (ev == Evidence::kDead) {
+        return n.silent_since.value_or(*n.failing_since) + config_.down_after;
+    }
+    return *n.failing_since + config_.down_after_unresponsive;
+}
+
+const std::set<std::string, std::less<>>& Detector::replicas_of(std::string_view master) const {
+    static const std::set<std::string, std::less<>> kNone;
+    const auto it = replicas_of_.find(master);
+    return it == replicas_of_.end() ? kNone : it->second;
+}
+
+void Detector::index_replica(const std::string& replica, const cluster::ReplicationInfo* before,
+                             const cluster::ReplicationInfo* after) {
+    using cluster::ReplicationRole;
+    const bool was = before != nullptr && before->role == ReplicationRole::kReplica;
+    const bool is = after != nullptr && after->role == ReplicationRole::kReplica;
+    std::string old_master = was ? master_endpoint_of(*before) : std::string();
+    std::string new_master = is ? master_endpoint_of(*after) : std::string();
+    if (was && (!is || old_master != new_master)) {
+        if (auto it = replicas_of_.find(old_master); it != replicas_of_.end()) {
+            it->second.erase(replica);
+            if (it->second.empty()) {
+                replicas_of_.erase(it);
+            }
+        }
+    }
+    if (is) {
+        replicas_of_[std::move(new_master)].insert(replica);
     }
 }
 
@@ -454,12 +481,11 @@ void Detector::refresh_lag(NodeStatus& n) {
 
 void Detector::refresh_replica_testimony(NodeStatus& master, TimePoint now) {
     master.replicas_report_link_down.clear();
-    for (const auto& [addr, r] : nodes_) {
-        if (r.replication && r.replication_at &&
-            now - *r.replication_at <= config_.replica_report_max_age &&
-            r.replication->role == cluster::ReplicationRole::kReplica &&
-            names_master(*r.replication, master.address) &&
-            r.replication->master_link_status == cluster::MasterLinkStatus::kDown) {
+    for (const auto& addr : replicas_of(master.address)) {
+        const auto r = nodes_.find(addr);
+        if (r != nodes_.end() && r->second.replication && r->second.replication_at &&
+            now - *r->second.replication_at <= config_.replica_report_max_age &&
+            r->second.replication->master_link_status == cluster::MasterLinkStatus::kDown) {
             master.replicas_report_link_down.insert(addr);
         }
     }
@@ -476,6 +502,7 @@ void Detector::on_replication(std::string_view address, const cluster::Replicati
     const auto previous = n.replication;
     n.replication = info;
     n.replication_at = now;
+    index_replica(n.address, previous ? &*previous : nullptr, &info);
 
     using cluster::MasterLinkStatus;
     using cluster::ReplicationRole;
@@ -529,10 +556,9 @@ void Detector::on_replication(std::string_view address, const cluster::Replicati
     // node on every reply made INFO O(nodes^2) (issue #8, scale benchmark).
     refresh_lag(n);
     if (is_master(n) || (previous && previous->role == ReplicationRole::kMaster)) {
-        for (auto& [addr, other] : nodes_) {
-            if (other.replication && other.replication->role == ReplicationRole::kReplica &&
-                names_master(*other.replication, n.address)) {
-                refresh_lag(other);
+        for (const auto& addr : replicas_of(n.address)) {
+            if (auto r = nodes_.find(addr); r != nodes_.end()) {
+                refresh_lag(r->second);
             }
         }
     }
@@ -635,8 +661,7 @@ std::optional<TimePoint> Detector::next_deadline() const {
             // evaluate() may upgrade timeouts to dead evidence (replica testimony) but
             // never the other way: the evidence seen so far gives the latest deadline.
             const bool dead = n.evidence == Evidence::kDead || n.probe_evidence == Evidence::kDead;
-            consider(*n.failing_since +
-                     (dead ? config_.down_after : config_.down_after_unresponsive));
+            consider(*sdown_deadline(n, dead ? Evidence::kDead : Evidence::kUnresponsive));
         } else if (n.loading_since && is_master(n)) {
             consider(*n.loading_since + config_.loading_grace);
         }
@@ -650,11 +675,17 @@ Output Detector::take_output() {
     return out;
 }
 
-std::vector<Opinion> Detector::opinions(TimePoint now) const {
+std::vector<Opinion> Detector::opinions(TimePoint now, bool sdown_only) const {
     std::vector<Opinion> out;
-    out.reserve(nodes_.size());
     const bool trusted = !in_safe_mode(now);
+    if (sdown_only && !trusted) {
+        return out;
+    }
+    out.reserve(sdown_only ? 0 : nodes_.size());
     for (const auto& [addr, n] : nodes_) {
+        if (sdown_only && n.state != NodeState::kSdown) {
+            continue;
+        }
         Opinion o;
         o.node_id = n.node_id;
         o.address = addr;

@@ -39,6 +39,7 @@ json node_json(const detect::NodeStatus& n, TimePoint now) {
     j["sdown_for_ms"] = ms_since(n.sdown_since, now);
     j["loading_for_ms"] = ms_since(n.loading_since, now);
     j["failing_since_mono_ms"] = mono_ms(n.failing_since);
+    j["silent_since_mono_ms"] = mono_ms(n.silent_since);
     j["sdown_since_mono_ms"] = mono_ms(n.sdown_since);
     j["probes"] = n.probes;
     j["failures"] = n.failures;

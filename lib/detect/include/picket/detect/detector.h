@@ -9,9 +9,13 @@
 // Two kinds of evidence, because they are not equally certain:
 //  - dead: the host answered and Redis did not — connection refused, reset, or closed
 //    (a killed process), or every replica of a master reports its link to it down; a
-//    master still -LOADING after loading_grace counts too. SDOWN after `down_after`.
+//    master still -LOADING after loading_grace counts too. SDOWN after `down_after` of
+//    silence: counted from the last reply (Sentinel's convention for a lost link), at most
+//    one probe_interval before the first failed probe.
 //  - unresponsive: only timeouts (or unreachable). A stall, SIGSTOP, fork pause, dead VM
-//    or cut network all look alike. SDOWN after `down_after_unresponsive`.
+//    or cut network all look alike. SDOWN after `down_after_unresponsive`, counted from
+//    the first unanswered probe (Redis Cluster's convention for node-timeout): the vote's
+//    timeouts-only wait builds on it and must not start early.
 // Any valid reply ends a failure streak (-BUSY and -MASTERDOWN and other error replies
 // are replies: the process is alive). Like Sentinel's TILT, a tick that comes late by
 // more than `loop_lag` (or time going backwards) puts the detector in safe mode for
@@ -42,6 +46,10 @@ struct DetectorConfig {
     Duration loading_grace = std::chrono::seconds(60);
     /// Expected spacing of tick() calls (the shell's timer period).
     Duration tick_interval = std::chrono::milliseconds(100);
+    /// Spacing of the shell's probes of one node (ping_interval). Dead evidence counts
+    /// from the node's last reply, but never from more than this before the first failed
+    /// probe: a gap in our own probing is not the node's silence.
+    Duration probe_interval = std::chrono::milliseconds(100);
     /// A tick later than tick_interval + loop_lag enters safe mode.
     Duration loop_lag = std::chrono::milliseconds(500);
     /// How long safe mode lasts after the last late tick.
@@ -130,6 +138,9 @@ struct NodeStatus {
     std::string last_error;
     std::optional<TimePoint> last_reply;     ///< completion time of the last valid reply
     std::optional<TimePoint> failing_since;  ///< sent_at of the first failed probe
+    /// Dead evidence counts from here: the last reply, or probe_interval before
+    /// failing_since when the last reply is older (or there was none).
+    std::optional<TimePoint> silent_since;
     std::optional<TimePoint> sdown_since;    ///< when SDOWN was declared
     std::optional<TimePoint> loading_since;  ///< first -LOADING of the current load
     Duration last_latency{};                 ///< round trip of the last valid reply
@@ -241,7 +252,9 @@ class Detector {
 
     /// Opinions of every node with a known id (or address), for the vote. SDOWN opinions
     /// are withheld (sdown=false) in safe mode.
-    std::vector<Opinion> opinions(TimePoint now) const;
+    /// With `sdown_only`, just the SDOWN ones (none in safe mode): what the vote keeps; it
+    /// costs O(nodes) comparisons, not O(nodes) opinions, every tick (issue #8, scale).
+    std::vector<Opinion> opinions(TimePoint now, bool sdown_only = false) const;
 
     bool in_safe_mode(TimePoint now) const;
     std::optional<TimePoint> safe_mode_until() const { return safe_mode_until_; }
@@ -261,11 +274,21 @@ class Detector {
     void recover(NodeStatus& n, TimePoint now);
     void refresh_replica_testimony(NodeStatus& master, TimePoint now);
     void refresh_lag(NodeStatus& n);
+    /// When the current failure streak's threshold runs out (none if not failing).
+    std::optional<TimePoint> sdown_deadline(const NodeStatus& n, Evidence ev) const;
+    /// Addresses of the nodes whose latest INFO says they replicate `master`.
+    const std::set<std::string, std::less<>>& replicas_of(std::string_view master) const;
+    void index_replica(const std::string& replica, const cluster::ReplicationInfo* before,
+                       const cluster::ReplicationInfo* after);
     void emit(Event e) { output_.events.push_back(std::move(e)); }
     void request_replication(const std::string& address);
 
     DetectorConfig config_;
     std::map<std::string, NodeStatus, std::less<>> nodes_;
+    /// Master address (as its replicas' INFO names it) → the nodes whose latest INFO is
+    /// that of a replica of it. Keeps INFO handling O(replicas of one master), not
+    /// O(nodes) per reply (issue #8, scale).
+    std::map<std::string, std::set<std::string, std::less<>>, std::less<>> replicas_of_;
     /// What a viewer's CLUSTER NODES says of one node it flags.
     struct Flagged {
         bool fail = false;   ///< "fail"
