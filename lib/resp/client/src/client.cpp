@@ -700,8 +700,11 @@ void Client::ping(std::chrono::milliseconds timeout, std::int64_t tag) {
 }
 
 std::size_t Client::expire(Clock::time_point now) {
+    if (!impl_->conn || impl_->conn->pending.empty()) {
+        return 0;  // the common case, every tick for every server: nothing to look at
+    }
     auto c = impl_->conn;  // a report may close the client: keep the connection meanwhile
-    return c && c->open ? c->expire(now) : 0;
+    return c->open ? c->expire(now) : 0;
 }
 
 awaitable<Expected<void, ClientError>> Client::connect(
