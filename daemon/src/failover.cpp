@@ -892,7 +892,12 @@ void FailoverService::update_readiness(TimePoint now) {
             }
         }
     }
-    auto masters = failover::master_liveness(topology, nodes);
+    // One index for the pass: each shard's choice and look-ups cost O(its replicas), not a
+    // scan of every node (O(shards × nodes) a pass at 1,000 nodes was ~8 % of a core).
+    const failover::ChoiceIndex index(&topology, &nodes);
+    auto masters = failover::master_liveness(topology, nodes, &index);
+    const failover::Policy pass_policy = policy();
+    const auto maintenance = nodes_in_maintenance(now);
     std::map<std::string, failover::Readiness> next;
     for (const auto& shard : topology.shards()) {
         auto master = failover::failed_master_from(topology, shard.master_id);
@@ -903,12 +908,13 @@ void FailoverService::update_readiness(TimePoint now) {
         in.master = *master;
         in.topology = &topology;
         in.nodes = &nodes;
-        if (const auto* st = failover::find_status(nodes, master->id, master->address);
+        in.index = &index;
+        if (const auto* st = index.find_status(in.master.id, in.master.address);
             st != nullptr && st->replication) {
             in.master_offset = st->replication->master_repl_offset;
         }
-        in.policy = policy();
-        in.maintenance = nodes_in_maintenance(now);
+        in.policy = pass_policy;
+        in.maintenance = maintenance;
         in.facts.maintenance = shard_in_maintenance(*master, now);
         in.reachable_voters = reachable;
         in.voter_count = config_.voter_ids().size();

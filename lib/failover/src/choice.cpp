@@ -60,6 +60,99 @@ const detect::NodeStatus* find_status(const NodeStatuses& nodes, std::string_vie
     return nullptr;
 }
 
+ChoiceIndex::ChoiceIndex(const cluster::Topology* topology, const NodeStatuses* nodes)
+    : topology_(topology), nodes_(nodes) {
+    if (topology_ != nullptr) {
+        for (const auto& node : topology_->nodes()) {
+            if (node.role == cluster::NodeRole::kReplica && node.master_id) {
+                replicas_[*node.master_id].push_back(&node);
+            }
+            if (node.role == cluster::NodeRole::kMaster && !node.slots.empty()) {
+                if (!node.address.ip.empty()) {
+                    master_hosts_[node.address.ip].push_back(node.id);
+                }
+                if (!node.address.hostname.empty()) {
+                    master_hosts_[node.address.hostname].push_back(node.id);
+                }
+            }
+            if (!node.migrations.empty()) {
+                migrating_.push_back(&node);
+            }
+        }
+    }
+    if (nodes_ != nullptr) {
+        // Reserved up front: the map keys are views of these strings, which must not move.
+        info_keys_.reserve(nodes_->size());
+        for (const auto& entry : *nodes_) {
+            const detect::NodeStatus& status = entry.second;
+            if (!status.node_id.empty()) {
+                status_by_id_.emplace(status.node_id, &status);  // keeps the first
+            }
+            if (status.replication &&
+                status.replication->role == cluster::ReplicationRole::kReplica &&
+                !status.replication->master_host.empty()) {
+                info_keys_.push_back(detail::endpoint(status.replication->master_host,
+                                                      status.replication->master_port));
+                info_followers_[info_keys_.back()].push_back(&entry);
+            }
+            if (!status.cluster_says_master && !status.master_address.empty()) {
+                view_followers_[status.master_address].push_back(&entry);
+            }
+        }
+    }
+}
+
+const detect::NodeStatus* ChoiceIndex::find_status(std::string_view node_id,
+                                                   std::string_view address) const {
+    if (nodes_ == nullptr) {
+        return nullptr;
+    }
+    if (!node_id.empty()) {
+        if (auto it = status_by_id_.find(node_id); it != status_by_id_.end()) {
+            return it->second;
+        }
+    }
+    if (!address.empty()) {
+        if (auto it = nodes_->find(address); it != nodes_->end()) {
+            return &it->second;
+        }
+    }
+    return nullptr;
+}
+
+namespace {
+
+template <typename T>
+const std::vector<T>& lookup(const std::unordered_map<std::string_view, std::vector<T>>& map,
+                             std::string_view key) {
+    static const std::vector<T> kNone;
+    auto it = map.find(key);
+    return it == map.end() ? kNone : it->second;
+}
+
+}  // namespace
+
+const std::vector<const cluster::NodeModel*>& ChoiceIndex::replicas_of(
+    std::string_view master_id) const {
+    return lookup(replicas_, master_id);
+}
+
+const std::vector<const NodeStatuses::value_type*>& ChoiceIndex::info_followers(
+    std::string_view endpoint) const {
+    return lookup(info_followers_, endpoint);
+}
+
+const std::vector<const NodeStatuses::value_type*>& ChoiceIndex::view_followers(
+    std::string_view address) const {
+    return lookup(view_followers_, address);
+}
+
+bool ChoiceIndex::master_on_host(std::string_view host, std::string_view except_master_id) const {
+    const auto& ids = lookup(master_hosts_, host);
+    return std::any_of(ids.begin(), ids.end(),
+                       [except_master_id](std::string_view id) { return id != except_master_id; });
+}
+
 namespace {
 
 /// One candidate while being assessed.
@@ -89,6 +182,50 @@ bool follows(const cluster::ReplicationInfo& r, const ChoiceInput& in) {
     return detail::follows(r, in.master_address, in.master_hostname);
 }
 
+/// A topology replica of the master as a candidate.
+Work topology_candidate(const cluster::NodeModel& node) {
+    Work w;
+    w.out.node_id = node.id;
+    w.out.address = node.address.endpoint();
+    w.ip = node.address.ip;
+    w.hostname = node.address.hostname;
+    w.port = node.address.port;
+    return w;
+}
+
+/// Adds the detector entry as a candidate when its INFO or cluster view says it follows
+/// the master and it is not a candidate already (nor the master itself). Entries must come
+/// in the detector's (address) order.
+void add_detector_candidate(std::vector<Work>& out, const NodeStatuses::value_type& entry,
+                            const ChoiceInput& in) {
+    // Named references, not a structured binding: lambdas below capture them
+    // (clang 14 cannot capture structured bindings).
+    const std::string& address = entry.first;
+    const detect::NodeStatus& status = entry.second;
+    const bool by_info = status.replication &&
+                         status.replication->role == cluster::ReplicationRole::kReplica &&
+                         follows(*status.replication, in);
+    const bool by_view = !status.cluster_says_master && !in.master_address.empty() &&
+                         status.master_address == in.master_address;
+    if (!by_info && !by_view) {
+        return;
+    }
+    const bool known = std::any_of(out.begin(), out.end(), [&](const Work& w) {
+        return w.status == &status ||
+               (!status.node_id.empty() && w.out.node_id == status.node_id) ||
+               w.out.address == address;
+    });
+    if (known || (!status.node_id.empty() && status.node_id == in.master_id)) {
+        return;
+    }
+    Work w;
+    w.out.node_id = status.node_id;
+    w.out.address = address;
+    std::tie(w.ip, w.port) = detail::split_endpoint(address);
+    w.status = &status;
+    out.push_back(std::move(w));
+}
+
 /// Gathers the candidates: the topology's replicas of the master, then detector nodes
 /// whose INFO (or cluster view) says they replicate it.
 std::vector<Work> gather(const ChoiceInput& in) {
@@ -98,13 +235,7 @@ std::vector<Work> gather(const ChoiceInput& in) {
             if (node.role != cluster::NodeRole::kReplica || node.master_id != in.master_id) {
                 continue;
             }
-            Work w;
-            w.out.node_id = node.id;
-            w.out.address = node.address.endpoint();
-            w.ip = node.address.ip;
-            w.hostname = node.address.hostname;
-            w.port = node.address.port;
-            out.push_back(std::move(w));
+            out.push_back(topology_candidate(node));
         }
     }
     if (in.nodes != nullptr) {
@@ -112,32 +243,43 @@ std::vector<Work> gather(const ChoiceInput& in) {
             w.status = find_status(*in.nodes, w.out.node_id, w.out.address);
         }
         for (const auto& entry : *in.nodes) {
-            // Named references, not a structured binding: lambdas below capture them
-            // (clang 14 cannot capture structured bindings).
-            const std::string& address = entry.first;
-            const detect::NodeStatus& status = entry.second;
-            const bool by_info = status.replication &&
-                                 status.replication->role == cluster::ReplicationRole::kReplica &&
-                                 follows(*status.replication, in);
-            const bool by_view = !status.cluster_says_master && !in.master_address.empty() &&
-                                 status.master_address == in.master_address;
-            if (!by_info && !by_view) {
-                continue;
-            }
-            const bool known = std::any_of(out.begin(), out.end(), [&](const Work& w) {
-                return w.status == &status ||
-                       (!status.node_id.empty() && w.out.node_id == status.node_id) ||
-                       w.out.address == address;
-            });
-            if (known || (!status.node_id.empty() && status.node_id == in.master_id)) {
-                continue;
-            }
-            Work w;
-            w.out.node_id = status.node_id;
-            w.out.address = address;
-            std::tie(w.ip, w.port) = detail::split_endpoint(address);
-            w.status = &status;
-            out.push_back(std::move(w));
+            add_detector_candidate(out, entry, in);
+        }
+    }
+    return out;
+}
+
+/// gather() through the index: only the entries that may follow the master are looked at,
+/// in the same order, so the result is the same.
+std::vector<Work> gather(const ChoiceInput& in, const ChoiceIndex& index) {
+    std::vector<Work> out;
+    if (in.topology != nullptr) {
+        for (const auto* node : index.replicas_of(in.master_id)) {
+            out.push_back(topology_candidate(*node));
+        }
+    }
+    if (in.nodes != nullptr) {
+        for (auto& w : out) {
+            w.status = index.find_status(w.out.node_id, w.out.address);
+        }
+        // Every entry that can pass add_detector_candidate's test, in address order.
+        std::vector<const NodeStatuses::value_type*> entries;
+        auto add = [&entries](const auto& list) {
+            entries.insert(entries.end(), list.begin(), list.end());
+        };
+        add(index.info_followers(in.master_address));
+        if (!in.master_hostname.empty()) {
+            add(index.info_followers(detail::endpoint(
+                in.master_hostname, detail::split_endpoint(in.master_address).second)));
+        }
+        if (!in.master_address.empty()) {
+            add(index.view_followers(in.master_address));
+        }
+        std::sort(entries.begin(), entries.end(),
+                  [](const auto* a, const auto* b) { return a->first < b->first; });
+        entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+        for (const auto* entry : entries) {
+            add_detector_candidate(out, *entry, in);
         }
     }
     return out;
@@ -295,7 +437,9 @@ std::string describe(const Candidate& c) {
 }  // namespace
 
 Choice choose_replica(const ChoiceInput& in) {
-    std::vector<Work> work = gather(in);
+    const ChoiceIndex* index = in.index;
+    assert(index == nullptr || (index->topology() == in.topology && index->nodes() == in.nodes));
+    std::vector<Work> work = index != nullptr ? gather(in, *index) : gather(in);
 
     // The lag reference: the master's last known offset, or any replica's if higher (no
     // replica can be ahead of the master, so the maximum is the best lower bound).
@@ -308,13 +452,23 @@ Choice choose_replica(const ChoiceInput& in) {
     }
     std::optional<TimePoint> failed_at = in.master_failed_at;
     if (!failed_at && in.nodes != nullptr) {
-        if (const auto* m = find_status(*in.nodes, in.master_id, in.master_address)) {
+        const auto* m = index != nullptr ? index->find_status(in.master_id, in.master_address)
+                                         : find_status(*in.nodes, in.master_id, in.master_address);
+        if (m != nullptr) {
             failed_at = m->failing_since;
         }
     }
-    const std::vector<std::string> hosts = master_hosts(in);
+    const std::vector<std::string> hosts =
+        index != nullptr ? std::vector<std::string>{} : master_hosts(in);
     for (auto& w : work) {
         assess(w, in, reference, failed_at);
+        if (index != nullptr) {
+            w.out.shares_host_with_master =
+                in.topology != nullptr &&
+                ((!w.ip.empty() && index->master_on_host(w.ip, in.master_id)) ||
+                 (!w.hostname.empty() && index->master_on_host(w.hostname, in.master_id)));
+            continue;
+        }
         w.out.shares_host_with_master =
             std::any_of(hosts.begin(), hosts.end(), [&w](const std::string& h) {
                 return (!w.ip.empty() && h == w.ip) || (!w.hostname.empty() && h == w.hostname);

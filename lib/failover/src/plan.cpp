@@ -1,6 +1,7 @@
 #include "picket/failover/plan.h"
 
 #include <algorithm>
+#include <cassert>
 #include <utility>
 
 #include "format.h"
@@ -92,7 +93,8 @@ proto::RecordKey record_key(const FailedMaster& master) {
 }
 
 std::vector<MasterLiveness> master_liveness(const cluster::Topology& topology,
-                                            const NodeStatuses& nodes) {
+                                            const NodeStatuses& nodes, const ChoiceIndex* index) {
+    assert(index == nullptr || (index->topology() == &topology && index->nodes() == &nodes));
     std::vector<MasterLiveness> out;
     for (const auto& node : topology.nodes()) {
         if (node.role != cluster::NodeRole::kMaster || node.slots.empty()) {
@@ -113,7 +115,10 @@ std::vector<MasterLiveness> master_liveness(const cluster::Topology& topology,
             continue;
         }
         MasterLiveness m{node.id, Liveness::kPossiblyAlive};
-        if (const auto* s = find_status(nodes, node.id, node.address.endpoint())) {
+        const std::string address = node.address.endpoint();
+        const auto* s = index != nullptr ? index->find_status(node.id, address)
+                                         : find_status(nodes, node.id, address);
+        if (s != nullptr) {
             const auto o = s->last_outcome;
             if (s->state == detect::NodeState::kUp || s->state == detect::NodeState::kLoading) {
                 // It answers us, so it answers the cluster bus too: it can vote.
@@ -215,20 +220,28 @@ std::optional<std::string> cluster_promotion(const cluster::Topology& topology,
     return std::nullopt;
 }
 
-bool shard_migrating(const cluster::Topology& topology, const FailedMaster& master) {
+bool shard_migrating(const cluster::Topology& topology, const FailedMaster& master,
+                     const ChoiceIndex* index) {
+    assert(index == nullptr || index->topology() == &topology);
     auto in_shard = [&master](cluster::Slot slot) {
         return std::any_of(master.slots.begin(), master.slots.end(),
                            [slot](const cluster::SlotRange& r) { return r.contains(slot); });
     };
-    for (const auto& node : topology.nodes()) {
+    auto migrating = [&](const cluster::NodeModel& node) {
         const bool member = node.id == master.id || node.master_id == master.id;
         for (const auto& mig : node.migrations) {
             if (member || mig.node_id == master.id || in_shard(mig.slot)) {
                 return true;
             }
         }
+        return false;
+    };
+    if (index != nullptr) {
+        const auto& nodes = index->migrating();
+        return std::any_of(nodes.begin(), nodes.end(),
+                           [&](const cluster::NodeModel* node) { return migrating(*node); });
     }
-    return false;
+    return std::any_of(topology.nodes().begin(), topology.nodes().end(), migrating);
 }
 
 const std::string& Plan::reason() const {
@@ -593,8 +606,10 @@ Readiness readiness(const ReadinessInput& in) {
         out.problems.push_back(p);
         reasons.push_back(std::string(to_string(p)) + ": " + std::move(why));
     };
-    const Choice choice = choose_replica(choice_input(in.master, in.topology, in.nodes,
-                                                      in.maintenance, in.master_offset, in.policy));
+    ChoiceInput choice_in =
+        choice_input(in.master, in.topology, in.nodes, in.maintenance, in.master_offset, in.policy);
+    choice_in.index = in.index;
+    const Choice choice = choose_replica(choice_in);
     out.replica = choice.chosen;
     if (!choice.chosen) {
         problem(ReadinessProblem::kNoEligibleReplica, choice.reason);
@@ -622,7 +637,7 @@ Readiness readiness(const ReadinessInput& in) {
                 detail::format(in.facts.cooldown_remaining) + " of cooldown left");
     }
     if (in.facts.slots_migrating ||
-        (in.topology != nullptr && shard_migrating(*in.topology, in.master))) {
+        (in.topology != nullptr && shard_migrating(*in.topology, in.master, in.index))) {
         problem(ReadinessProblem::kMigration, "slots importing or migrating");
     }
     if (in.facts.maintenance || names_master(in.maintenance, in.master)) {

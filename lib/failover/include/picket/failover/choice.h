@@ -19,6 +19,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "picket/base/time.h"
@@ -90,6 +91,8 @@ enum class Exclusion : std::uint8_t {
 };
 std::string_view to_string(Exclusion e);
 
+class ChoiceIndex;
+
 /// Everything choose_replica() looks at.
 struct ChoiceInput {
     /// The failed master's node id.
@@ -119,6 +122,10 @@ struct ChoiceInput {
     std::optional<TimePoint> master_failed_at;
     /// The settings.
     Policy policy;
+    /// Optional look-ups over `topology` and `nodes`, built from exactly these two (same
+    /// objects, unchanged since): the same choice in O(the master's candidates) instead of
+    /// a scan of every node. For a readiness pass, which chooses for every shard.
+    const ChoiceIndex* index = nullptr;
 };
 
 /// One candidate and what became of it.
@@ -168,5 +175,59 @@ Choice choose_replica(const ChoiceInput& input);
 /// The detector status of a node: by node id, else by "ip:port". nullptr when unknown.
 const detect::NodeStatus* find_status(const NodeStatuses& nodes, std::string_view node_id,
                                       std::string_view address);
+
+/// What choose_replica() otherwise finds by scanning every node, indexed once for one
+/// topology and one detector view (O(nodes) to build): the topology's replicas by master,
+/// the detector's nodes by id and by the master they say they follow, and the hosts of
+/// the slot-owning masters. A readiness pass chooses for every shard: with the index that
+/// is O(nodes) a pass instead of O(shards × nodes).
+///
+/// Holds pointers into `topology` and `nodes` (either may be null): both must outlive it
+/// and stay unchanged while it is used. Build a new one when either changes.
+class ChoiceIndex {
+  public:
+    ChoiceIndex(const cluster::Topology* topology, const NodeStatuses* nodes);
+    // Holds views of its own strings (info_keys_): moves keep them, copies would not.
+    ChoiceIndex(const ChoiceIndex&) = delete;
+    ChoiceIndex& operator=(const ChoiceIndex&) = delete;
+    ChoiceIndex(ChoiceIndex&&) = default;
+    ChoiceIndex& operator=(ChoiceIndex&&) = default;
+
+    const cluster::Topology* topology() const { return topology_; }
+    const NodeStatuses* nodes() const { return nodes_; }
+
+    /// Same as failover::find_status(*nodes(), node_id, address); nullptr without nodes.
+    const detect::NodeStatus* find_status(std::string_view node_id, std::string_view address) const;
+    /// The topology's replicas of `master_id`, in topology (node id) order.
+    const std::vector<const cluster::NodeModel*>& replicas_of(std::string_view master_id) const;
+    /// Detector entries whose INFO (replica role) names `endpoint` ("host:port") as master.
+    const std::vector<const NodeStatuses::value_type*>& info_followers(
+        std::string_view endpoint) const;
+    /// Detector entries whose cluster view says they replicate the master at `address`.
+    const std::vector<const NodeStatuses::value_type*>& view_followers(
+        std::string_view address) const;
+    /// True when a slot-owning master other than `except_master_id` has `host` as its ip
+    /// or hostname.
+    bool master_on_host(std::string_view host, std::string_view except_master_id) const;
+    /// Topology nodes with slots importing or migrating, in topology order.
+    const std::vector<const cluster::NodeModel*>& migrating() const { return migrating_; }
+
+  private:
+    template <typename T>
+    using ByKey = std::unordered_map<std::string_view, std::vector<T>>;
+
+    const cluster::Topology* topology_;
+    const NodeStatuses* nodes_;
+    /// Node id → the first detector entry (in address order) with that id.
+    std::unordered_map<std::string_view, const detect::NodeStatus*> status_by_id_;
+    ByKey<const cluster::NodeModel*> replicas_;
+    /// Keys are owned by info_keys_ (INFO's master_host:master_port, built once).
+    ByKey<const NodeStatuses::value_type*> info_followers_;
+    std::vector<std::string> info_keys_;
+    ByKey<const NodeStatuses::value_type*> view_followers_;
+    /// Host (ip or hostname) → ids of the slot-owning masters on it.
+    ByKey<std::string_view> master_hosts_;
+    std::vector<const cluster::NodeModel*> migrating_;
+};
 
 }  // namespace picket::failover

@@ -79,9 +79,11 @@ struct MasterLiveness {
 };
 
 /// Every slot-owning master of `topology` (sorted by id) with its liveness per this
-/// watcher's detector.
+/// watcher's detector. With `index` (built over the same topology and nodes) each master's
+/// status is looked up instead of searched: O(nodes) instead of O(masters × nodes).
 std::vector<MasterLiveness> master_liveness(const cluster::Topology& topology,
-                                            const NodeStatuses& nodes);
+                                            const NodeStatuses& nodes,
+                                            const ChoiceIndex* index = nullptr);
 
 /// Counts of slot-owning masters by liveness, and the majority arithmetic.
 struct MasterCounts {
@@ -231,8 +233,10 @@ std::optional<std::string> cluster_promotion(const cluster::Topology& topology,
                                              const FailedMaster& master);
 
 /// True when some node shows a slot of the shard importing or migrating, or the master
-/// or one of its replicas shows any migration.
-bool shard_migrating(const cluster::Topology& topology, const FailedMaster& master);
+/// or one of its replicas shows any migration. With `index` (built over `topology`) only
+/// the nodes with migrations are looked at.
+bool shard_migrating(const cluster::Topology& topology, const FailedMaster& master,
+                     const ChoiceIndex* index = nullptr);
 
 /// Result of the compare-and-set check. Converts to true when the command may be sent.
 struct CasResult {
@@ -360,6 +364,9 @@ struct ReadinessInput {
     /// it is now); the failed master is counted as lost.
     std::vector<MasterLiveness> masters;
     ShardFacts facts;
+    /// Optional, over `topology` and `nodes` (see ChoiceInput::index): one index for a
+    /// pass over every shard makes each shard's readiness O(its replicas).
+    const ChoiceIndex* index = nullptr;
 };
 
 /// Readiness of one shard: ready, or every problem with its reason.
