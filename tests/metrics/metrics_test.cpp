@@ -3,6 +3,11 @@
 #include "picket/metrics/metrics.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include <limits>
+
+#include "picket/metrics/text_format.h"
 
 namespace picket::metrics {
 namespace {
@@ -75,6 +80,96 @@ TEST(Metrics, EventsAreCountedByName) {
     const auto text = m.render();
     EXPECT_TRUE(has_line(text, "picket_events_total{event=\"sdown\"} 2")) << text;
     EXPECT_TRUE(has_line(text, "picket_events_total{event=\"recovered\"} 1")) << text;
+}
+
+TEST(TextFormat, WritesWhatPrometheusCppsTextSerializerWrites) {
+    // Every metric type, labels that need escaping, timestamps, special values, a histogram
+    // with and without its +Inf bucket, a family without help.
+    std::vector<prometheus::MetricFamily> families;
+    for (const auto type : {prometheus::MetricType::Counter, prometheus::MetricType::Gauge,
+                            prometheus::MetricType::Summary, prometheus::MetricType::Histogram,
+                            prometheus::MetricType::Untyped}) {
+        prometheus::MetricFamily f;
+        f.name = "x_" + std::to_string(static_cast<int>(type));
+        f.help = "help with \"quotes\"";
+        f.type = type;
+        prometheus::ClientMetric m;
+        m.label = {{"a", "v\"\\\n"}, {"node", "10.0.0.1:6379"}};
+        m.counter.value = 0.1 + 0.2;
+        m.gauge.value = 1e-7;
+        m.untyped.value = std::numeric_limits<double>::quiet_NaN();
+        m.summary.sample_count = 3;
+        m.summary.sample_sum = 1e21;
+        m.summary.quantile = {{0.5, 2.5}, {0.99, -std::numeric_limits<double>::infinity()}};
+        m.histogram.sample_count = 7;
+        m.histogram.sample_sum = 123456789.123;
+        m.histogram.bucket = {{1, 0.0001}, {5, 2.5}};
+        f.metric.push_back(m);
+        prometheus::ClientMetric m2;
+        m2.timestamp_ms = 1234;
+        m2.gauge.value = 1795601191.659423;
+        m2.counter.value = 42;
+        m2.histogram.bucket = {{1, 0.5}, {2, std::numeric_limits<double>::infinity()}};
+        m2.histogram.sample_count = 2;
+        f.metric.push_back(m2);
+        families.push_back(f);
+    }
+    prometheus::MetricFamily empty;
+    empty.name = "empty";
+    empty.type = prometheus::MetricType::Gauge;
+    families.push_back(empty);
+    std::string ours;
+    text::append_families(ours, families);
+    EXPECT_EQ(ours, prometheus::TextSerializer().Serialize(families));
+}
+
+TEST(Metrics, RenderIsTheRegistryPlusEveryNodeSortedByAddress) {
+    Metrics m({"v", "r"});
+    // Out of order on purpose: the exposition lists nodes by address.
+    for (const char* a : {"10.0.0.3:6379", "10.0.0.1:6379", "10.0.0.2:6379"}) {
+        auto& s = m.node(a);
+        s.up->Set(1);
+        s.replication_offset->Set(123456789012.0);
+        s.ping_last_duration->Set(0.00025);
+        s.ping_attempts->Increment(7);
+    }
+    m.count_ping_failure("10.0.0.2:6379", "timeout");
+    m.count_ping_failure("10.0.0.2:6379", "refused");
+    m.count_ping_failure("10.0.0.9:6379", "refused");  // a node seen only failing
+    const auto text = m.render();
+    // Everything registered is there as prometheus-cpp writes it.
+    EXPECT_EQ(text.rfind(prometheus::TextSerializer().Serialize(m.registry().Collect()), 0), 0U);
+    const std::string expected_up =
+        "# HELP picket_node_up 1 when the node's last probe got a reply\n"
+        "# TYPE picket_node_up gauge\n"
+        "picket_node_up{node=\"10.0.0.1:6379\"} 1\n"
+        "picket_node_up{node=\"10.0.0.2:6379\"} 1\n"
+        "picket_node_up{node=\"10.0.0.3:6379\"} 1\n"
+        "picket_node_up{node=\"10.0.0.9:6379\"} 0\n";
+    EXPECT_NE(text.find(expected_up), std::string::npos) << text;
+    EXPECT_TRUE(
+        has_line(text, "picket_replication_offset_bytes{node=\"10.0.0.1:6379\"} 123456789012"))
+        << text;
+    EXPECT_TRUE(has_line(text, "picket_ping_last_duration_seconds{node=\"10.0.0.3:6379\"} 0.00025"))
+        << text;
+    EXPECT_TRUE(has_line(text, "picket_ping_attempts_total{node=\"10.0.0.2:6379\"} 7")) << text;
+    EXPECT_NE(
+        text.find("picket_ping_failures_total{node=\"10.0.0.2:6379\",reason=\"refused\"} 1\n"
+                  "picket_ping_failures_total{node=\"10.0.0.2:6379\",reason=\"timeout\"} 1\n"
+                  "picket_ping_failures_total{node=\"10.0.0.9:6379\",reason=\"refused\"} 1\n"),
+        std::string::npos)
+        << text;
+    EXPECT_TRUE(has_line(text, "# TYPE picket_ping_failures_total counter")) << text;
+    // Every per-node family once, each node once in each.
+    for (const char* family : {"picket_node_up", "picket_node_is_master", "picket_node_sdown",
+                               "picket_node_failing_seconds", "picket_replication_offset_bytes",
+                               "picket_replica_lag_bytes", "picket_master_link_up",
+                               "picket_ping_last_duration_seconds", "picket_ping_attempts_total"}) {
+        const std::string type = std::string("# TYPE ") + family + " ";
+        EXPECT_EQ(text.find(type), text.rfind(type)) << family;
+        EXPECT_NE(text.find(type), std::string::npos) << family;
+        EXPECT_TRUE(has_line(text, std::string(family) + "{node=\"10.0.0.9:6379\"} ")) << family;
+    }
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #include "picket/metrics/metrics.h"
 
-#include <prometheus/text_serializer.h>
+#include "picket/metrics/text_format.h"
 
 namespace picket::metrics {
 
@@ -166,52 +166,11 @@ Metrics::Metrics(const BuildInfo& build)
                              .Name("picket_alert_queue_length")
                              .Help("Notifications waiting or in flight, by receiver")
                              .Register(*registry_)),
-      node_up_(BuildGauge()
-                   .Name("picket_node_up")
-                   .Help("1 when the node's last probe got a reply")
-                   .Register(*registry_)),
-      node_is_master_(BuildGauge()
-                          .Name("picket_node_is_master")
-                          .Help("1 when the node's INFO replication says role:master")
-                          .Register(*registry_)),
-      node_sdown_(BuildGauge()
-                      .Name("picket_node_sdown")
-                      .Help("1 when this watcher holds the node subjectively down")
-                      .Register(*registry_)),
-      node_failing_seconds_(BuildGauge()
-                                .Name("picket_node_failing_seconds")
-                                .Help("Seconds since the node's first failed probe (0 when up)")
-                                .Register(*registry_)),
-      replication_offset_(BuildGauge()
-                              .Name("picket_replication_offset_bytes")
-                              .Help("master_repl_offset of a master, slave_repl_offset of a "
-                                    "replica")
-                              .Register(*registry_)),
-      replica_lag_(BuildGauge()
-                       .Name("picket_replica_lag_bytes")
-                       .Help("Bytes a replica is behind its master's last known offset")
-                       .Register(*registry_)),
-      master_link_up_(BuildGauge()
-                          .Name("picket_master_link_up")
-                          .Help("1 when a replica reports master_link_status:up")
-                          .Register(*registry_)),
       ping_duration_(BuildHistogram()
                          .Name("picket_ping_duration_seconds")
                          .Help("Round trip of answered PINGs, all nodes together")
                          .Register(*registry_)
                          .Add({}, kPingBuckets)),
-      ping_last_duration_(BuildGauge()
-                              .Name("picket_ping_last_duration_seconds")
-                              .Help("Round trip of the node's last answered PING")
-                              .Register(*registry_)),
-      ping_attempts_(BuildCounter()
-                         .Name("picket_ping_attempts_total")
-                         .Help("PINGs sent")
-                         .Register(*registry_)),
-      ping_failures_(BuildCounter()
-                         .Name("picket_ping_failures_total")
-                         .Help("PINGs that got no valid reply, by reason")
-                         .Register(*registry_)),
       events_(BuildCounter()
                   .Name("picket_events_total")
                   .Help("Events emitted, by event name")
@@ -224,11 +183,78 @@ Metrics::Metrics(const BuildInfo& build)
         .Set(1);
 }
 
+namespace {
+
+/// A per-node family: its name, help and type, and how to read a node's value.
+struct NodeFamily {
+    const char* name;
+    const char* help;
+    prometheus::MetricType type;
+    double (*value)(const NodeSeries& s);
+};
+
+/// The per-node families, in the order they were registered before render() wrote them
+/// itself (names, help and types unchanged: dashboards and alert rules use them).
+const NodeFamily kNodeFamilies[] = {
+    {"picket_node_up", "1 when the node's last probe got a reply", prometheus::MetricType::Gauge,
+     [](const NodeSeries& s) { return s.up->Value(); }},
+    {"picket_node_is_master", "1 when the node's INFO replication says role:master",
+     prometheus::MetricType::Gauge, [](const NodeSeries& s) { return s.is_master->Value(); }},
+    {"picket_node_sdown", "1 when this watcher holds the node subjectively down",
+     prometheus::MetricType::Gauge, [](const NodeSeries& s) { return s.sdown->Value(); }},
+    {"picket_node_failing_seconds", "Seconds since the node's first failed probe (0 when up)",
+     prometheus::MetricType::Gauge, [](const NodeSeries& s) { return s.failing_seconds->Value(); }},
+    {"picket_replication_offset_bytes",
+     "master_repl_offset of a master, slave_repl_offset of a replica",
+     prometheus::MetricType::Gauge,
+     [](const NodeSeries& s) { return s.replication_offset->Value(); }},
+    {"picket_replica_lag_bytes", "Bytes a replica is behind its master's last known offset",
+     prometheus::MetricType::Gauge, [](const NodeSeries& s) { return s.replica_lag->Value(); }},
+    {"picket_master_link_up", "1 when a replica reports master_link_status:up",
+     prometheus::MetricType::Gauge, [](const NodeSeries& s) { return s.master_link_up->Value(); }},
+    {"picket_ping_last_duration_seconds", "Round trip of the node's last answered PING",
+     prometheus::MetricType::Gauge,
+     [](const NodeSeries& s) { return s.ping_last_duration->Value(); }},
+    {"picket_ping_attempts_total", "PINGs sent", prometheus::MetricType::Counter,
+     [](const NodeSeries& s) { return s.ping_attempts->Value(); }},
+};
+
+constexpr const char* kPingFailures = "picket_ping_failures_total";
+constexpr const char* kPingFailuresHelp = "PINGs that got no valid reply, by reason";
+
+}  // namespace
+
 std::string Metrics::render() const {
-    auto families = registry_->Collect();
-    auto process = process_.Collect();
-    families.insert(families.end(), process.begin(), process.end());
-    return prometheus::TextSerializer().Serialize(families);
+    std::string out;
+    out.reserve(last_render_size_ + last_render_size_ / 8 + 4096);
+    text::append_families(out, registry_->Collect());
+    render_nodes(out);
+    text::append_families(out, process_.Collect());
+    last_render_size_ = out.size();
+    return out;
+}
+
+void Metrics::render_nodes(std::string& out) const {
+    for (const auto& f : kNodeFamilies) {
+        text::append_header(out, f.name, f.help, f.type);
+        for (const auto& [address, entry] : nodes_) {
+            text::append_sample(out, f.name, "node", address, f.value(entry.series));
+        }
+    }
+    text::append_header(out, kPingFailures, kPingFailuresHelp, prometheus::MetricType::Counter);
+    for (const auto& [address, entry] : nodes_) {
+        for (const auto& [reason, counter] : entry.ping_failures) {
+            // Two labels: not append_sample's one.
+            out += kPingFailures;
+            out += "{node=\"";
+            text::append_label_value(out, address);
+            out += "\",reason=\"";
+            text::append_label_value(out, reason);
+            out += "\"} ";
+            text::append_value(out, counter.Value());
+            out += '\n';
+        }
+    }
 }
 
 void Metrics::set_counter(prometheus::Counter& c, double total) {
@@ -238,54 +264,36 @@ void Metrics::set_counter(prometheus::Counter& c, double total) {
 }
 
 NodeSeries& Metrics::node(const std::string& address) {
-    auto it = nodes_.find(address);
-    if (it != nodes_.end()) {
-        return it->second;
+    auto [it, inserted] = nodes_.try_emplace(address);
+    NodeEntry& e = it->second;
+    if (inserted) {
+        NodeSeries& s = e.series;
+        s.up = &e.up;
+        s.is_master = &e.is_master;
+        s.sdown = &e.sdown;
+        s.failing_seconds = &e.failing_seconds;
+        s.replication_offset = &e.replication_offset;
+        s.replica_lag = &e.replica_lag;
+        s.master_link_up = &e.master_link_up;
+        s.ping_last_duration = &e.ping_last_duration;
+        s.ping_attempts = &e.ping_attempts;
     }
-    const prometheus::Labels l{{"node", address}};
-    NodeSeries s;
-    s.up = &node_up_.Add(l);
-    s.is_master = &node_is_master_.Add(l);
-    s.sdown = &node_sdown_.Add(l);
-    s.failing_seconds = &node_failing_seconds_.Add(l);
-    s.replication_offset = &replication_offset_.Add(l);
-    s.replica_lag = &replica_lag_.Add(l);
-    s.master_link_up = &master_link_up_.Add(l);
-    s.ping_last_duration = &ping_last_duration_.Add(l);
-    s.ping_attempts = &ping_attempts_.Add(l);
-    return nodes_.emplace(address, s).first->second;
+    return e.series;
 }
 
 void Metrics::forget_node(const std::string& address) {
-    auto it = nodes_.find(address);
-    if (it == nodes_.end()) {
-        return;
-    }
-    NodeSeries& s = it->second;
-    node_up_.Remove(s.up);
-    node_is_master_.Remove(s.is_master);
-    node_sdown_.Remove(s.sdown);
-    node_failing_seconds_.Remove(s.failing_seconds);
-    replication_offset_.Remove(s.replication_offset);
-    replica_lag_.Remove(s.replica_lag);
-    master_link_up_.Remove(s.master_link_up);
-    ping_last_duration_.Remove(s.ping_last_duration);
-    ping_attempts_.Remove(s.ping_attempts);
-    for (auto& [reason, c] : s.ping_failures) {
-        ping_failures_.Remove(c);
-    }
-    nodes_.erase(it);
+    nodes_.erase(address);
 }
 
 void Metrics::count_ping_failure(const std::string& address, const std::string& reason) {
-    auto& s = node(address);
-    auto it = s.ping_failures.find(reason);
-    if (it == s.ping_failures.end()) {
-        it = s.ping_failures
-                 .emplace(reason, &ping_failures_.Add({{"node", address}, {"reason", reason}}))
-                 .first;
+    node(address);
+    NodeEntry& e = nodes_.find(address)->second;
+    auto it = e.ping_failures.find(reason);
+    if (it == e.ping_failures.end()) {
+        it = e.ping_failures.try_emplace(reason).first;
+        e.series.ping_failures.emplace(reason, &it->second);
     }
-    it->second->Increment();
+    it->second.Increment();
 }
 
 void Metrics::count_event(const std::string& event) {
