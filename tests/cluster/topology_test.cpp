@@ -708,5 +708,34 @@ TEST(TopologyTest, ManyViewsOfALargeClusterStayFast) {
     EXPECT_EQ(t.shard_for_slot(16383)->master_id, ids[83]);
 }
 
+TEST(ReporterSet, BitsIterateInOrderAcrossWords) {
+    auto names = std::make_shared<std::vector<std::string>>();
+    for (int i = 0; i < 130; ++i) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "r%03d", i);
+        names->push_back(buf);
+    }
+    const std::vector<std::uint32_t> indexes = {129, 0, 64, 63, 1, 64};  // unordered, a repeat
+    const ReporterSet set(names, indexes);
+    EXPECT_EQ(set.size(), 5U);
+    EXPECT_FALSE(set.empty());
+    EXPECT_EQ(set, (std::vector<std::string>{"r000", "r001", "r063", "r064", "r129"}));
+    EXPECT_TRUE(set.contains("r063"));
+    EXPECT_TRUE(set.contains("r129"));
+    EXPECT_FALSE(set.contains("r062"));
+    EXPECT_FALSE(set.contains("r128"));
+    EXPECT_FALSE(set.contains("nobody"));
+    EXPECT_EQ(std::distance(set.begin(), set.end()), 5);
+    const ReporterSet low(names, std::vector<std::uint32_t>{0, 1, 63, 64});
+    EXPECT_FALSE(low == set);
+    EXPECT_FALSE(low.contains("r129"));  // beyond its last word
+    const ReporterSet none(names, std::vector<std::uint32_t>{});
+    EXPECT_TRUE(none.empty());
+    EXPECT_EQ(none.begin(), none.end());
+    EXPECT_FALSE(none.contains("r000"));
+    EXPECT_EQ(ReporterSet{}, std::vector<std::string>{});
+    EXPECT_FALSE(ReporterSet{}.contains("r000"));
+}
+
 }  // namespace
 }  // namespace picket::cluster

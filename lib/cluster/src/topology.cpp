@@ -1,6 +1,8 @@
 #include "picket/cluster/topology.h"
 
 #include <algorithm>
+#include <bit>
+#include <cassert>
 #include <iterator>
 #include <map>
 #include <numeric>
@@ -67,11 +69,47 @@ std::string_view to_string(FindingKind kind) {
     return "unknown";
 }
 
+ReporterSet::ReporterSet(std::shared_ptr<const std::vector<std::string>> names,
+                         std::span<const std::uint32_t> indexes)
+    : names_(std::move(names)) {
+    if (indexes.empty()) {
+        return;
+    }
+    const std::uint32_t top = *std::max_element(indexes.begin(), indexes.end());
+    assert(names_ != nullptr && top < names_->size());
+    bits_.assign(top / 64 + 1, 0);
+    for (const std::uint32_t i : indexes) {
+        const std::uint64_t bit = std::uint64_t{1} << (i % 64);
+        size_ += (bits_[i / 64] & bit) == 0 ? 1U : 0U;
+        bits_[i / 64] |= bit;
+    }
+}
+
+std::size_t ReporterSet::next(std::size_t at) const {
+    std::size_t word = at / 64;
+    if (word >= bits_.size()) {
+        return limit();
+    }
+    std::uint64_t w = bits_[word] & (~std::uint64_t{0} << (at % 64));
+    while (w == 0) {
+        if (++word == bits_.size()) {
+            return limit();
+        }
+        w = bits_[word];
+    }
+    return word * 64 + static_cast<std::size_t>(std::countr_zero(w));
+}
+
 bool ReporterSet::contains(std::string_view id) const {
-    const auto it = std::lower_bound(
-        indexes_.begin(), indexes_.end(), id,
-        [this](std::uint32_t i, std::string_view key) { return (*names_)[i] < key; });
-    return it != indexes_.end() && (*names_)[*it] == id;
+    if (names_ == nullptr) {
+        return false;
+    }
+    const auto it = std::lower_bound(names_->begin(), names_->end(), id);
+    if (it == names_->end() || *it != id) {
+        return false;
+    }
+    const auto i = static_cast<std::size_t>(it - names_->begin());
+    return i < limit() && (bits_[i / 64] >> (i % 64) & 1U) != 0;
 }
 
 ParseResult<ClusterView> make_view(std::vector<ClusterNode> nodes) {
@@ -437,6 +475,7 @@ Topology Topology::build(std::span<const ViewRef> input_views, const Replication
 
     // The model: one whole record per node (its own, else the highest epoch).
     t.nodes_.reserve(records.size());
+    std::vector<std::uint32_t> known_by;  // reused: one node's reporters at a time
     for (const auto& [id, recs] : records) {
         const Record* best = nullptr;
         for (const auto& r : recs) {
@@ -465,8 +504,7 @@ Topology Topology::build(std::span<const ViewRef> input_views, const Replication
         m.handshake = n.flags.handshake;
         m.noaddr = n.flags.noaddr;
         m.nofailover = n.flags.nofailover;
-        std::vector<std::uint32_t> known_by;
-        known_by.reserve(recs.size());
+        known_by.clear();
         for (const auto& r : recs) {
             known_by.push_back(static_cast<std::uint32_t>(r.view));
             if (line(r).flags.fail) {
@@ -478,7 +516,7 @@ Topology Topology::build(std::span<const ViewRef> input_views, const Replication
                 m.disconnected_from.emplace_back(reporter(r));
             }
         }
-        m.known_by = ReporterSet(t.reporters_, std::move(known_by));
+        m.known_by = ReporterSet(t.reporters_, known_by);
         apply_replication(m, replication);
         t.nodes_.push_back(std::move(m));
     }
