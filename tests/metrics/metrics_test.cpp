@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "picket/metrics/text_format.h"
@@ -170,6 +174,24 @@ TEST(Metrics, RenderIsTheRegistryPlusEveryNodeSortedByAddress) {
         EXPECT_NE(text.find(type), std::string::npos) << family;
         EXPECT_TRUE(has_line(text, std::string(family) + "{node=\"10.0.0.9:6379\"} ")) << family;
     }
+}
+
+TEST(ProcessCollector, CountsTheEntriesOfFd) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("picket-proc-" + std::to_string(getpid()));
+    fs::create_directories(dir / "fd");
+    for (const char* f : {"0", "1", "2", "17"}) {
+        std::ofstream(dir / "fd" / f) << "";
+    }
+    const auto families = ProcessCollector(dir.string()).Collect();
+    fs::remove_all(dir);
+    double fds = -1;
+    for (const auto& f : families) {
+        if (f.name == "process_open_fds") {
+            fds = f.metric.at(0).gauge.value;
+        }
+    }
+    EXPECT_EQ(fds, 4);
 }
 
 }  // namespace

@@ -238,13 +238,15 @@ void Metrics::render_nodes(std::string& out) const {
     for (const auto& f : kNodeFamilies) {
         text::append_header(out, f.name, f.help, f.type);
         for (const auto& [address, entry] : nodes_) {
-            text::append_sample(out, f.name, "node", address, f.value(entry.series));
+            out += f.name;
+            out += entry.label;
+            text::append_value(out, f.value(entry.series));
+            out += '\n';
         }
     }
     text::append_header(out, kPingFailures, kPingFailuresHelp, prometheus::MetricType::Counter);
     for (const auto& [address, entry] : nodes_) {
         for (const auto& [reason, counter] : entry.ping_failures) {
-            // Two labels: not append_sample's one.
             out += kPingFailures;
             out += "{node=\"";
             text::append_label_value(out, address);
@@ -267,6 +269,9 @@ NodeSeries& Metrics::node(const std::string& address) {
     auto [it, inserted] = nodes_.try_emplace(address);
     NodeEntry& e = it->second;
     if (inserted) {
+        e.label = "{node=\"";
+        text::append_label_value(e.label, address);
+        e.label += "\"} ";
         NodeSeries& s = e.series;
         s.up = &e.up;
         s.is_master = &e.is_master;

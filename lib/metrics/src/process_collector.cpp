@@ -1,11 +1,12 @@
 #include "picket/metrics/process_collector.h"
 
+#include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 namespace picket::metrics {
 
@@ -44,7 +45,8 @@ double boot_time() {
 
 }  // namespace
 
-ProcessCollector::ProcessCollector(std::string proc_dir) : proc_dir_(std::move(proc_dir)) {}
+ProcessCollector::ProcessCollector(std::string proc_dir)
+    : proc_dir_(std::move(proc_dir)), boot_time_(boot_time()) {}
 
 std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
     std::vector<prometheus::MetricFamily> out;
@@ -78,16 +80,20 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
                                 rss * page));
             out.push_back(gauge("process_start_time_seconds",
                                 "Start time of the process since unix epoch in seconds.",
-                                boot_time() + starttime / ticks));
+                                boot_time_ + starttime / ticks));
         }
     }
-    std::error_code ec;
-    double fds = 0;
-    for (std::filesystem::directory_iterator it(proc_dir_ + "/fd", ec), end; !ec && it != end;
-         it.increment(ec)) {
-        ++fds;
+    // readdir, not std::filesystem: a path object per entry made this 1.5 ms of every scrape
+    // at 1,000 nodes (one connection each).
+    if (DIR* dir = opendir((proc_dir_ + "/fd").c_str()); dir != nullptr) {
+        double fds = 0;
+        while (const dirent* e = readdir(dir)) {
+            const std::string_view name = e->d_name;
+            fds += name == "." || name == ".." ? 0 : 1;
+        }
+        closedir(dir);
+        out.push_back(gauge("process_open_fds", "Number of open file descriptors.", fds));
     }
-    out.push_back(gauge("process_open_fds", "Number of open file descriptors.", fds));
     rlimit lim{};
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
         out.push_back(gauge("process_max_fds", "Maximum number of open file descriptors.",

@@ -132,18 +132,6 @@ void append_header(std::string& out, std::string_view name, std::string_view hel
     out += '\n';
 }
 
-void append_sample(std::string& out, std::string_view name, std::string_view label,
-                   std::string_view label_value, double value) {
-    out += name;
-    out += '{';
-    out += label;
-    out += "=\"";
-    append_escaped(out, label_value, true);
-    out += "\"} ";
-    append_value(out, value);
-    out += '\n';
-}
-
 void append_families(std::string& out, const std::vector<prometheus::MetricFamily>& families) {
     for (const auto& f : families) {
         append_header(out, f.name, f.help, f.type);

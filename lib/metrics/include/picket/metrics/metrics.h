@@ -111,6 +111,8 @@ class Metrics {
     /// nodes, and serializing them through prometheus-cpp's ostream was as much again.)
     struct NodeEntry {
         NodeSeries series;  ///< points at the members below
+        /// `{node="<address, escaped>"} `: written before every value of this node.
+        std::string label;
         prometheus::Gauge up;
         prometheus::Gauge is_master;
         prometheus::Gauge sdown;

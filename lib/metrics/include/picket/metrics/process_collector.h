@@ -20,6 +20,8 @@ class ProcessCollector : public prometheus::Collectable {
 
   private:
     std::string proc_dir_;
+    /// System boot time (/proc/stat btime): read once, it does not change.
+    double boot_time_;
 };
 
 }  // namespace picket::metrics

@@ -27,10 +27,6 @@ void append_label_value(std::string& out, std::string_view value);
 void append_header(std::string& out, std::string_view name, std::string_view help,
                    prometheus::MetricType type);
 
-/// `name{label="value"} value\n`, the label value escaped.
-void append_sample(std::string& out, std::string_view name, std::string_view label,
-                   std::string_view label_value, double value);
-
 /// Every family, as TextSerializer::Serialize would write it.
 void append_families(std::string& out, const std::vector<prometheus::MetricFamily>& families);
 
