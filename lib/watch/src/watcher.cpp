@@ -248,13 +248,15 @@ void Watcher::on_tick(TimePoint now) {
     drain();
     const auto max_pings = static_cast<std::size_t>(
         options_.ping_timeout / std::max(options_.ping_interval, Duration{1}) + 2);
-    // Ping deadlines are served here, not by a timer per ping: a timeout is reported at
-    // most one tick late, and the detector counts from the probe's send time anyway.
     const auto expire_at = std::chrono::steady_clock::now();
     for (auto& [address, c] : conns_) {
-        c->client->expire(expire_at);
-    }
-    for (auto& [address, c] : conns_) {
+        // Ping deadlines are served here, not by a timer per ping: a timeout is reported at
+        // most one tick late, and the detector counts from the probe's send time anyway.
+        // Only a node with a ping not yet reported can have one to expire (most have none:
+        // their PONG came within microseconds).
+        if (c->pings_in_flight > 0) {
+            c->client->expire(expire_at);
+        }
         // Ticks come every ping_interval; the half-interval slack keeps timer jitter from
         // skipping a beat (a tick 99.9 ms after the last ping must still ping).
         if ((!c->last_ping || now - *c->last_ping >= options_.ping_interval / 2) &&
