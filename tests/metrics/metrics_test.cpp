@@ -176,6 +176,22 @@ TEST(Metrics, RenderIsTheRegistryPlusEveryNodeSortedByAddress) {
     }
 }
 
+TEST(Metrics, FamiliesWithoutSeriesAreLeftOut) {
+    // As prometheus-cpp's registry does: no HELP/TYPE lines for a family with no series.
+    Metrics m({"v", "r"});
+    auto text = m.render();
+    EXPECT_EQ(text.find("picket_node_up"), std::string::npos) << text;
+    EXPECT_EQ(text.find("picket_ping_failures_total"), std::string::npos) << text;
+    m.node("10.0.0.1:6379");
+    text = m.render();
+    EXPECT_TRUE(has_line(text, "# TYPE picket_node_up gauge")) << text;
+    EXPECT_EQ(text.find("picket_ping_failures_total"), std::string::npos) << text;
+    m.count_ping_failure("10.0.0.1:6379", "refused");
+    EXPECT_TRUE(has_line(m.render(), "# TYPE picket_ping_failures_total counter"));
+    m.forget_node("10.0.0.1:6379");
+    EXPECT_EQ(m.render().find("picket_node_up"), std::string::npos);
+}
+
 TEST(ProcessCollector, CountsTheEntriesOfFd) {
     namespace fs = std::filesystem;
     const fs::path dir = fs::temp_directory_path() / ("picket-proc-" + std::to_string(getpid()));

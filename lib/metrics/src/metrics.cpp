@@ -235,6 +235,10 @@ std::string Metrics::render() const {
 }
 
 void Metrics::render_nodes(std::string& out) const {
+    // A family without series is left out, as prometheus-cpp's registry leaves it out.
+    if (nodes_.empty()) {
+        return;
+    }
     for (const auto& f : kNodeFamilies) {
         text::append_header(out, f.name, f.help, f.type);
         for (const auto& [address, entry] : nodes_) {
@@ -244,8 +248,13 @@ void Metrics::render_nodes(std::string& out) const {
             out += '\n';
         }
     }
-    text::append_header(out, kPingFailures, kPingFailuresHelp, prometheus::MetricType::Counter);
+    bool header = false;
     for (const auto& [address, entry] : nodes_) {
+        if (!header && !entry.ping_failures.empty()) {
+            text::append_header(out, kPingFailures, kPingFailuresHelp,
+                                prometheus::MetricType::Counter);
+            header = true;
+        }
         for (const auto& [reason, counter] : entry.ping_failures) {
             out += kPingFailures;
             out += "{node=\"";
