@@ -607,6 +607,28 @@ TEST(Maintenance, OnlyTheLeaderChangesItAndFollowersPersistItBeforeAcknowledging
     }
 }
 
+TEST(Maintenance, ADelayedHeartbeatWithAnOlderSetIsIgnored) {
+    Net net(3);
+    net.elect("w1");
+    net.advance(200ms);
+    net.at("w1").tick(net.now + 150ms);  // a heartbeat round with the empty set
+    net.now += 150ms;
+    std::optional<Message> stale;
+    for (const auto& m : net.at("w1").get_output().messages) {
+        if (m.to == "w2" && std::holds_alternative<proto::Heartbeat>(m.message.body)) {
+            stale = m.message;
+        }
+    }
+    ASSERT_TRUE(stale.has_value());
+    ASSERT_TRUE(net.at("w1").set_maintenance(window("n1", "node"), true, net.now));
+    net.deliver_until_quiet();
+    ASSERT_EQ(net.at("w2").maintenance(net.now).size(), 1u);
+    net.at("w2").step("w1", *stale, net.now);  // arrives late
+    net.drain("w2");
+    EXPECT_EQ(net.at("w2").maintenance(net.now).size(), 1u) << "an older version never wins";
+    EXPECT_EQ(net.disk["w2"].maintenance.entries.size(), 1u);
+}
+
 TEST(Maintenance, ANewLeaderStartsFromTheCommittedSet) {
     Net net(3);
     net.elect("w1");
@@ -707,6 +729,36 @@ TEST(Messages, DuplicatedAndReorderedDeliveryChangesNothing) {
     // A reply for a round never sent is not an acknowledgement.
     net.at("w1").step("w3", Message{1, proto::HeartbeatReply{999, true, {}}}, net.now);
     net.drain("w1");
+}
+
+TEST(Messages, ADelayedHeartbeatFromBeforeAProposalDoesNotMakeAFollowerForgetIt) {
+    // Sim seed 41373: a follower mirrored a delayed heartbeat of the same term sent before
+    // the proposal, dropped the committed record, and the next leader's voters lacked it.
+    Net net(3);
+    net.elect("w1");
+    net.opine("w1", sdown("m1"));
+    net.opine("w2", sdown("m1"));
+    net.deliver_until_quiet();
+    net.at("w1").tick(net.now + 150ms);  // a heartbeat round without any record
+    net.now += 150ms;
+    Output before = net.at("w1").get_output();
+    std::optional<Message> stale;
+    for (const auto& m : before.messages) {
+        if (m.to == "w2" && std::holds_alternative<proto::Heartbeat>(m.message.body)) {
+            stale = m.message;
+        }
+    }
+    ASSERT_TRUE(stale.has_value()) << "the leader sends heartbeats on its tick";
+    ASSERT_TRUE(std::get<proto::Heartbeat>(stale->body).records.empty());
+    ASSERT_TRUE(net.at("w1").propose(record_for("m1", "r1"), net.now));
+    net.deliver_until_quiet();
+    ASSERT_EQ(net.at("w2").records().size(), 1u);
+    ASSERT_EQ(net.actions.size(), 1u) << "committed";
+
+    net.at("w2").step("w1", *stale, net.now);  // arrives late
+    net.drain("w2");
+    ASSERT_EQ(net.at("w2").records().size(), 1u) << "an acceptor never forgets an accepted value";
+    EXPECT_EQ(net.at("w2").records().begin()->second.replica, "r1");
 }
 
 TEST(Messages, AStaleLeaderIsToldTheNewTermAndStepsDown) {

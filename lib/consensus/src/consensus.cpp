@@ -639,22 +639,48 @@ void Consensus::handle_heartbeat(const WatcherId& from, Term term, const proto::
     }
     last_leader_contact_ = now;
     reset_election_timer(now);
-    // Mirror the leader's records (Paxos phase 2a: accept). Persisted before the reply
-    // leaves, so an acknowledged round means the records are durable here.
-    std::map<RecordKey, FailoverRecord> mirrored;
+    // Accept the leader's records (Paxos phase 2a). Persisted before the reply leaves, so
+    // an acknowledged round means the records are durable here. An acceptor never forgets
+    // a value it accepted: records are merged in, never replaced by the heartbeat's set — a
+    // delayed heartbeat of this term from before a proposal carries a set without it, and
+    // mirroring that set dropped an accepted (committed) record, so the next leader's
+    // voters lacked it and a second replica was committed for one failure (sim seed
+    // 41373). Within the leader's latest round a record may also be replaced by an equal
+    // (term, attempt, phase) — its `committed` flag moves forward; an older round never
+    // replaces anything that is not strictly behind it.
+    const bool latest_round = std::tie(term, h.round) >= std::tie(mirrored_term_, mirrored_round_);
+    std::map<RecordKey, FailoverRecord> mirrored = records_;
     for (const auto& r : h.records) {
-        merge_record(mirrored, r);
+        auto it = mirrored.find(r.key);
+        if (it == mirrored.end()) {
+            mirrored.emplace(r.key, r);
+            continue;
+        }
+        const auto theirs = std::tie(r.term, r.attempt, r.phase);
+        const auto ours = std::tie(it->second.term, it->second.attempt, it->second.phase);
+        if (theirs > ours || (latest_round && theirs == ours)) {
+            it->second = r;
+        }
     }
     cap_records(mirrored);
+    if (latest_round) {
+        mirrored_term_ = term;
+        mirrored_round_ = h.round;
+    }
     if (mirrored != records_) {
         records_ = std::move(mirrored);
         mark_dirty();
     }
-    // The maintenance set likewise; a new version is persisted before the reply. The same
-    // version again only refreshes when timed windows end (by the leader's clock).
-    const bool new_version =
-        h.maintenance.term != maintenance_term_ || h.maintenance.seq != maintenance_seq_;
-    load_maintenance(h.maintenance, now);
+    // The maintenance set likewise, a versioned register: a new version is persisted
+    // before the reply, an older one (a delayed heartbeat) is ignored. The same version
+    // again only refreshes when timed windows end (by the leader's clock).
+    const bool new_version = std::tie(h.maintenance.term, h.maintenance.seq) >
+                             std::tie(maintenance_term_, maintenance_seq_);
+    const bool same_version =
+        h.maintenance.term == maintenance_term_ && h.maintenance.seq == maintenance_seq_;
+    if (new_version || (same_version && latest_round)) {
+        load_maintenance(h.maintenance, now);
+    }
     if (new_version) {
         mark_dirty();
     }

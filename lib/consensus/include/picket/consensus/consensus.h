@@ -326,6 +326,10 @@ class Consensus {
     /// by target.
     Term maintenance_term_ = 0;
     std::uint64_t maintenance_seq_ = 0;
+    /// The latest heartbeat round accepted as a follower, (term, round): an older one (a
+    /// delayed or duplicated message) never moves the records or the maintenance set back.
+    Term mirrored_term_ = 0;
+    std::uint64_t mirrored_round_ = 0;
     std::map<std::string, Window> maintenance_;
     /// The latest `now` seen by any input: persisted windows are aged to it.
     TimePoint last_now_{};
