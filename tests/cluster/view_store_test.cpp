@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
+#include <vector>
 
 namespace picket::cluster {
 namespace {
@@ -112,6 +114,46 @@ TEST(ViewStoreTest, TopologyFromStoredViewsEqualsTopologyFromCopies) {
     ASSERT_EQ(a.disagreements().size(), b.disagreements().size());
     ASSERT_EQ(a.disagreements().size(), 1u);
     EXPECT_EQ(a.disagreements()[0].reason, b.disagreements()[0].reason);
+}
+
+TEST(ViewStoreTest, SlotsFreedByOneViewAreReusedWithoutDisturbingTheOthers) {
+    // Views are replaced and dropped in turn: freed slots are taken by new lines, and every
+    // stored view still reads exactly the lines it was given (ping/pong zeroed).
+    ViewStore store;
+    const std::vector<std::string> flags = {"master", "master,fail?", "master,fail",
+                                            "master,nofailover"};
+    std::map<std::string, ClusterView> expected;
+    const char selves[] = {'a', 'b', 'c'};
+    for (int round = 0; round < 40; ++round) {
+        const std::string address = std::string(1, static_cast<char>('x' + round % 3));
+        if (round % 7 == 6) {
+            store.erase(address);
+            expected.erase(address);
+        } else {
+            const auto& f = flags[static_cast<std::size_t>(round) % flags.size()];
+            ClusterView v = view(selves[round % 3], f, round);
+            expected[address] = v;
+            store.put(address, std::move(v), at(round));
+        }
+        const auto fresh = store.fresh(at(0));
+        ASSERT_EQ(fresh.size(), expected.size()) << "round " << round;
+        for (const auto& got : fresh) {
+            const ClusterView& want = expected.at(*got.address);
+            EXPECT_EQ(got.view.reporter_id, want.reporter_id);
+            ASSERT_EQ(got.view.nodes.size(), want.nodes.size());
+            std::size_t i = 0;
+            for (const ClusterNode* line : got.view.nodes) {
+                ClusterNode w = want.nodes[i++];
+                w.ping_sent = 0;
+                w.pong_recv = 0;
+                EXPECT_EQ(line_identity(*line), line_identity(w)) << "round " << round;
+                EXPECT_EQ(line->flags.to_string(), w.flags.to_string());
+                EXPECT_EQ(line->ping_sent, 0);
+            }
+        }
+        // At most the lines of the views held: 3 views × 3 lines.
+        EXPECT_LE(store.distinct_lines(), 9u);
+    }
 }
 
 }  // namespace

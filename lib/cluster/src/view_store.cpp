@@ -40,22 +40,33 @@ std::string line_identity(const ClusterNode& n) {
     return k;
 }
 
-const ClusterNode* ViewStore::acquire(ClusterNode node) {
+std::uint32_t ViewStore::acquire(ClusterNode node) {
     node.ping_sent = 0;
     node.pong_recv = 0;
     auto key = line_identity(node);
     auto it = lines_.find(key);
     if (it == lines_.end()) {
-        it = lines_.emplace(std::move(key), Pooled{std::move(node), 0}).first;
+        it = lines_.emplace(std::move(key), Pooled{std::move(node), 0, 0}).first;
+        // unordered_map nodes do not move: the pointer stays valid until the line is erased.
+        if (free_slots_.empty()) {
+            it->second.slot = static_cast<std::uint32_t>(slots_.size());
+            slots_.push_back(&it->second.node);
+        } else {
+            it->second.slot = free_slots_.back();
+            free_slots_.pop_back();
+            slots_[it->second.slot] = &it->second.node;
+        }
     }
     ++it->second.refs;
-    return &it->second.node;
+    return it->second.slot;
 }
 
-void ViewStore::release(const std::vector<const ClusterNode*>& lines) {
-    for (const auto* line : lines) {
-        auto it = lines_.find(line_identity(*line));
+void ViewStore::release(const std::vector<std::uint32_t>& lines) {
+    for (const auto slot : lines) {
+        auto it = lines_.find(line_identity(*slots_[slot]));
         if (it != lines_.end() && --it->second.refs == 0) {
+            slots_[slot] = nullptr;
+            free_slots_.push_back(slot);
             lines_.erase(it);
         }
     }
@@ -74,7 +85,8 @@ bool ViewStore::put(const std::string& address, ClusterView view, TimePoint at) 
         views_.emplace(address, std::move(fresh));
         return true;
     }
-    // Equal lines are the same pooled object, so comparing pointers compares content.
+    // Equal lines are the same pooled object (one slot: the old view still holds its lines,
+    // so none of its slots was reused), so comparing slots compares content.
     const bool changed =
         it->second.reporter_id != fresh.reporter_id || it->second.lines != fresh.lines;
     release(it->second.lines);
@@ -97,7 +109,7 @@ std::vector<ViewStore::Fresh> ViewStore::fresh(TimePoint since) const {
     out.reserve(views_.size());
     for (const auto& [address, v] : views_) {
         if (v.at >= since) {
-            out.push_back(Fresh{&address, ViewRef{v.reporter_id, v.lines}});
+            out.push_back(Fresh{&address, ViewRef{v.reporter_id, LineSpan(v.lines, slots_)}});
         }
     }
     return out;

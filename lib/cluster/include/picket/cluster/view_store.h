@@ -9,6 +9,7 @@
 // every view of an otherwise quiet cluster is unchanged from one read to the next).
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -50,23 +51,30 @@ class ViewStore {
     std::size_t distinct_lines() const { return lines_.size(); }
 
   private:
-    /// A distinct line and how many stored views print it.
+    /// A distinct line, how many stored views print it, and its slot in slots_.
     struct Pooled {
         ClusterNode node;
         std::size_t refs = 0;
+        std::uint32_t slot = 0;
     };
     struct Stored {
         std::string reporter_id;
-        std::vector<const ClusterNode*> lines;
+        /// Slots (see slots_) of its lines, in the order printed: 4 bytes a line, not a
+        /// pointer's 8 (N views × N lines).
+        std::vector<std::uint32_t> lines;
         TimePoint at{};
     };
-    /// Takes one reference to the pooled copy of `node` (adding it when new).
-    const ClusterNode* acquire(ClusterNode node);
+    /// Takes one reference to the pooled copy of `node` (adding it when new); its slot.
+    std::uint32_t acquire(ClusterNode node);
     /// Drops one reference to each line of `lines`.
-    void release(const std::vector<const ClusterNode*>& lines);
+    void release(const std::vector<std::uint32_t>& lines);
 
     /// Line identity (see the file comment) → the line.
     std::unordered_map<std::string, Pooled> lines_;
+    /// Slot → its pooled line (nullptr while free); the table fresh()'s views index.
+    std::vector<const ClusterNode*> slots_;
+    /// Free slots, reused before the table grows.
+    std::vector<std::uint32_t> free_slots_;
     /// Address → its latest view.
     std::map<std::string, Stored, std::less<>> views_;
 };
