@@ -29,6 +29,13 @@ Scenarios
   kill9           kill -9 of the master
   sigstop         SIGSTOP of the master (timeouts only; SIGCONT after the failover)
   vmdeath         kill -9 of the master and of the picketd beside it (picket systems only)
+  vmdeath-leader  the same, with the victim chosen as the master beside the leader (the
+                  leader is moved, by restarting its picketd, until it sits beside a master)
+  two-masters     kill -9 of two masters at once (no majority of masters left: the cluster
+                  alone never recovers; picket, with allow_takeover, takes one shard over
+                  and then FORCEs the other). Two probes, one per victim's shard; the gap
+                  is the longer of the two (full coverage back). Anchors run at most
+                  TWO_MASTERS_ANCHOR_RUNS times with a TWO_MASTERS_LIMIT_S limit each.
 
 A cluster is reused across runs: after each fault the old master is restarted (or
 continued), and the next run starts when it is a replica in sync again and (picket) every
@@ -61,7 +68,11 @@ import urllib.request
 KEY = "picket:bench:probe"
 ALL_SYSTEMS = ["picket", "picket-default", "cluster-1000", "cluster-5000", "cluster-15000",
                "sentinel-1000", "floor-force", "floor-takeover"]
-ALL_SCENARIOS = ["kill9", "sigstop", "vmdeath"]
+ALL_SCENARIOS = ["kill9", "sigstop", "vmdeath", "vmdeath-leader", "two-masters"]
+# two-masters: the cluster alone never recovers; its runs stop at this limit, and there are
+# at most this many (each costs the whole limit).
+TWO_MASTERS_LIMIT_S = 20
+TWO_MASTERS_ANCHOR_RUNS = 3
 # Seconds one run of a cell takes (fault to recovered; measured on a shared 2-core VM), for
 # the duration estimate printed up front.
 EST_RUN_S = {"picket": 7, "picket-default": 7, "cluster-1000": 7, "cluster-5000": 13,
@@ -258,7 +269,9 @@ class RedisNode:
 class ClusterSystem:
     """A 3+3 Redis Cluster; optionally six picketd sidecars."""
 
-    def __init__(self, workdir, node_timeout, no_failover, picketd=None, picket_detection=None):
+    def __init__(self, workdir, node_timeout, no_failover, picketd=None, picket_detection=None,
+                 allow_takeover=False):
+        self.allow_takeover = allow_takeover
         self.workdir = workdir
         self.node_timeout = node_timeout
         args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
@@ -409,6 +422,7 @@ class ClusterSystem:
             if self.picket_detection:
                 lines += ["detection:"] + ["  %s: %s" % kv for kv in self.picket_detection]
             lines += ["failover:", "  cluster_node_timeout: %dms" % self.node_timeout,
+                      "  allow_takeover: %s" % ("true" if self.allow_takeover else "false"),
                       # Back-to-back failovers of one shard, run after run.
                       "  cooldown: 0s", "  max_failovers: 1000", "  max_failovers_window: 1m"]
             conf = os.path.join(self.workdir, "picket-%s.yml" % vid)
@@ -506,17 +520,49 @@ class ClusterSystem:
                 "converge_ms": ms("failover_promoted", "ack"),
                 "command_after_fault_ms": ms("fault", "failover_command_sent")}
 
-    def recover(self, victim_port, scenario, sidecar_index):
+    def recover(self, victim_port, scenario, sidecar_index, more_victims=()):
         n = self.node(victim_port)
         if scenario == "sigstop":
             n.stop_signal(signal.SIGCONT)
         else:
             n.start()
-        if scenario == "vmdeath" and sidecar_index is not None:
+        for v in more_victims:
+            self.node(v).start()
+        if scenario.startswith("vmdeath") and sidecar_index is not None:
             self.start_sidecar(sidecar_index)
         self.wait_healthy(90)
         if self.sidecars:
             self.wait_sidecars_settled(60)
+
+    def masters(self):
+        view = self.cluster_nodes(self.nodes[0].port) or []
+        return [n["port"] for n in view if "master" in n["flags"] and n["slots"]]
+
+    def key_of(self, master_port):
+        for k in self.keys:
+            if self.owner_of_key(k)[0] == master_port:
+                return k
+        raise BenchError("no probe key owned by master %d" % master_port)
+
+    def throttle(self, victim):
+        """pick_key()'s rule for a victim chosen another way."""
+        rest = self.last_fault.get(victim, 0) + 2 * self.node_timeout / 1000 + 0.5 - time.time()
+        if rest > 0:
+            time.sleep(rest)
+
+    def leader_beside_a_master(self, tries=8):
+        """Index of the leader's picketd once it sits beside a master: while it sits beside
+        a replica, its picketd is restarted (the others elect another leader)."""
+        for _ in range(tries):
+            li = self.leader()
+            if li is not None and self.nodes[li].port in self.masters():
+                return li
+            if li is not None:
+                self.kill_sidecar(li)
+                self.start_sidecar(li)
+                time.sleep(0.5)
+            self.wait_sidecars_settled(60)
+        raise BenchError("the leader never sat beside a master in %d tries" % tries)
 
 
 class SentinelSystem:
@@ -625,7 +671,10 @@ class SentinelSystem:
 
 def make_system(name, workdir, picketd):
     if name == "picket":
-        return ClusterSystem(workdir, 15000, True, picketd, [("down_after", "1s")])
+        # allow_takeover: only the two-masters scenario needs it (a majority of masters
+        # lives in every other one, where picket uses FORCE whatever the setting).
+        return ClusterSystem(workdir, 15000, True, picketd, [("down_after", "1s")],
+                             allow_takeover=True)
     if name == "picket-default":
         return ClusterSystem(workdir, 15000, True, picketd, None)
     if name.startswith("cluster-"):
@@ -637,8 +686,77 @@ def make_system(name, workdir, picketd):
     raise BenchError("unknown system " + name)
 
 
-def run_once(system_name, sysobj, scenario, probe_path, run_no):
+def run_probe_result(probe):
+    try:
+        out, err = probe.communicate(timeout=100)
+    except subprocess.TimeoutExpired:
+        raise BenchError("probe did not finish")
+    for line in out.splitlines():
+        if '"result"' in line:
+            return json.loads(line)
+    raise BenchError("probe printed no result: %s %s" % (out, err))
+
+
+def run_two_masters(system_name, sysobj, probe_path, run_no):
+    """kill -9 of two masters at once; one probe per victim's shard."""
     key = sysobj.pick_key(run_no)
+    first, _ = sysobj.owner_of_key(key)
+    second = next(m for m in sysobj.masters() if m != first)
+    sysobj.throttle(second)
+    victims = [first, second]
+    keys = [key, sysobj.key_of(second)]
+    limit = 90 if sysobj.sidecars else TWO_MASTERS_LIMIT_S
+    probes = []
+    try:
+        for k in keys:
+            probes.append(PROCS.start_pipe([probe_path, "--seeds", sysobj.seeds(), "--key", k,
+                                            "--interval-ms", "10", "--max-seconds", str(limit)]))
+        for p in probes:
+            ready = p.stdout.readline()
+            if '"ready"' not in ready:
+                raise BenchError("probe did not become ready: %r" % ready)
+        time.sleep(0.3)
+        fault_unix = time.time()
+        for p in probes:
+            p.send_signal(signal.SIGUSR1)
+        for v in victims:
+            sysobj.node(v).kill9()
+            sysobj.note_fault(v, fault_unix)
+        results = [run_probe_result(p) for p in probes]
+    finally:
+        for p in probes:
+            PROCS.stop(p)
+    gaps = [r.get("gap_ms") for r in results]
+    full = None if any(g is None for g in gaps) else max(gaps)
+    note = "gaps %s ms" % " / ".join("none in %d s" % limit if g is None else "%.0f" % g
+                                     for g in gaps)
+    row = {"system": system_name, "scenario": "two-masters", "run": run_no,
+           "victim": "%d+%d" % tuple(victims),
+           "new_owner": " ".join(r.get("new_owner", "") for r in results), "gap_ms": full,
+           "fault_to_first_ack_ms": "", "failures": "", "note": note}
+    if full is not None and sysobj.sidecars:
+        # Phases of the shard whose command went out last (one failover at a time), against
+        # the first write acknowledged on both shards (a cluster that misses slots refuses
+        # every write: cluster-require-full-coverage).
+        back = max(r["first_ack_after_unix_ms"] for r in results) / 1000.0
+        phases = [sysobj.picket_phases(v, fault_unix, back) for v in victims]
+        phases = [ph for ph in phases if ph.get("command_after_fault_ms") not in ("", None)]
+        if phases:
+            row.update(max(phases, key=lambda ph: ph["command_after_fault_ms"]))
+    sysobj.recover(victims[0], "two-masters", None, more_victims=victims[1:])
+    return row
+
+
+def run_once(system_name, sysobj, scenario, probe_path, run_no):
+    if scenario == "two-masters":
+        return run_two_masters(system_name, sysobj, probe_path, run_no)
+    if scenario == "vmdeath-leader":
+        li = sysobj.leader_beside_a_master()
+        victim = sysobj.nodes[li].port
+        sysobj.throttle(victim)
+        key = sysobj.key_of(victim)
+    else:
+        key = sysobj.pick_key(run_no)
     victim, replica = sysobj.owner_of_key(key)
     if isinstance(sysobj, SentinelSystem):
         probe_argv = [probe_path, "--sentinels", sysobj.seeds(), "--master-name", sysobj.NAME]
@@ -659,7 +777,7 @@ def run_once(system_name, sysobj, scenario, probe_path, run_no):
             node.stop_signal(signal.SIGSTOP)
         else:
             node.kill9()
-            if scenario == "vmdeath":
+            if scenario.startswith("vmdeath"):
                 sidecar_index = sysobj.ports().index(victim)
                 sysobj.kill_sidecar(sidecar_index)
         sysobj.note_fault(victim, fault_unix)
@@ -669,16 +787,7 @@ def run_once(system_name, sysobj, scenario, probe_path, run_no):
             t = time.monotonic()
             floor_reply = str(try_cmd(replica, "CLUSTER", "FAILOVER", mode))
             floor_reply += " in %.1f ms" % ((time.monotonic() - t) * 1000)
-        try:
-            out, err = probe.communicate(timeout=100)
-        except subprocess.TimeoutExpired:
-            raise BenchError("probe did not finish")
-        result = None
-        for line in out.splitlines():
-            if '"result"' in line:
-                result = json.loads(line)
-        if result is None:
-            raise BenchError("probe printed no result: %s %s" % (out, err))
+        result = run_probe_result(probe)
     finally:
         PROCS.stop(probe)
     row = {"system": system_name, "scenario": scenario, "run": run_no,
@@ -749,7 +858,15 @@ def summarize(rows, out_dir, header_lines):
         if not es:
             continue
         hang = scen == "sigstop"  # timeouts only: what counts is the time past the timeout
-        md += ["", "### %s — write gap (ms)" % scen, "",
+        md += ["", "### %s — write gap (ms)" % scen, ""]
+        if scen == "two-masters":
+            md += ["The gap is the longer of the two shards' gaps (full coverage back); *failed* "
+                   "= a shard without an acknowledged write within the limit (%d s for the "
+                   "anchors, 90 s for picket) — the cluster alone never recovers without a "
+                   "majority of masters. picket's phases are those of the shard failed over second "
+                   "(one failover at a time)." %
+                   TWO_MASTERS_LIMIT_S, ""]
+        md += [
                "| system | runs | failed | min | p50 | p90 | max |"
                + (" p50 − cluster-node-timeout |" if hang else ""),
                "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if hang else "")]
@@ -867,14 +984,25 @@ def main():
     cells = []
     for scen in scenarios:
         for s in systems:
-            if scen == "vmdeath" and not s.startswith("picket"):
+            if scen.startswith("vmdeath") and not s.startswith("picket"):
                 continue  # no watcher beside the master to kill
+            if scen == "two-masters" and (s.startswith("floor") or s == "sentinel-1000"):
+                continue
+            if scen == "two-masters" and not s.startswith("picket"):
+                cells.append((s, scen, min(anchor_runs, TWO_MASTERS_ANCHOR_RUNS)))
+                continue
             if scen == "sigstop" and s.startswith("floor"):
                 continue
             if scen != "kill9" and s == "sentinel-1000":
                 continue
             cells.append((s, scen, picket_runs if s.startswith("picket") else anchor_runs))
-    est = sum(EST_SETUP_S + n * (EST_RUN_S[s] + (15 if scen == "sigstop" and s.startswith("picket")
+    def extra_s(s, scen):
+        if scen == "two-masters":
+            return 20 if s.startswith("picket") else TWO_MASTERS_LIMIT_S + 10
+        return 5 if scen == "vmdeath-leader" else 0
+
+    est = sum(EST_SETUP_S + n * (EST_RUN_S[s] + extra_s(s, scen) +
+                                 (15 if scen == "sigstop" and s.startswith("picket")
                                                  else 0)) for s, scen, n in cells)
     log("plan: %d cells, %d runs; expected duration about %d min (2-core machine)"
         % (len(cells), sum(n for _, _, n in cells), round(est / 60)))
