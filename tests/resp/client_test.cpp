@@ -122,6 +122,37 @@ TEST(Client, PipelinesAndMatchesRepliesInOrder) {
     EXPECT_EQ(client.connections_made(), 1u);
 }
 
+TEST(Client, LargeRepliesBetweenSmallOnesArriveWhole) {
+    // The read buffer starts at 1 KiB, grows while reads fill it and shrinks again: a
+    // CLUSTER NODES-sized reply between PINGs must come through whole, and so must the
+    // small replies around it.
+    const std::string big(300 * 1024 + 7, 'x');
+    asio::io_context io;
+    ScriptedServer server(io, [&](tcp::socket& s) -> asio::awaitable<void> {
+        co_await reply_after(s, 1, "+PONG\r\n");
+        co_await reply_after(s, 1, "$" + std::to_string(big.size()) + "\r\n" + big + "\r\n");
+        co_await reply_after(s, 2,
+                             "+PONG\r\n$" + std::to_string(big.size()) + "\r\n" + big + "\r\n");
+        co_await reply_after(s, 1, "+PONG\r\n");
+    });
+    Client client(io.get_executor(), options_for(server.port()));
+    auto a = await(io, client.exec(Command{"PING"}));
+    ASSERT_TRUE(a) << a.error().message;
+    EXPECT_EQ(*a, Reply::status("PONG"));
+    auto b = await(io, client.exec(Command{"GET", "big"}));
+    ASSERT_TRUE(b) << b.error().message;
+    EXPECT_EQ(*b, Reply::string(big));
+    auto c = await(io, client.exec({Command{"PING"}, Command{"GET", "big"}}));
+    ASSERT_TRUE(c) << c.error().message;
+    ASSERT_EQ(c->size(), 2u);
+    EXPECT_EQ((*c)[0], Reply::status("PONG"));
+    EXPECT_EQ((*c)[1], Reply::string(big));
+    auto d = await(io, client.exec(Command{"PING"}));
+    ASSERT_TRUE(d) << d.error().message;
+    EXPECT_EQ(*d, Reply::status("PONG"));
+    EXPECT_EQ(client.connections_made(), 1u);
+}
+
 TEST(Client, SendsHandshakeWithAclUserAndName) {
     asio::io_context io;
     std::string seen;

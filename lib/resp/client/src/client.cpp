@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -188,7 +189,12 @@ class Transport {
 /// write are in flight at any time, as plain completion handlers (no coroutine, no timer):
 /// each holds the connection, so it outlives the client if need be.
 struct Connection : std::enable_shared_from_this<Connection> {
-    static constexpr std::size_t kReadBufferBytes = 16 * 1024;
+    /// The read buffer starts small — a PING's reply is 7 bytes, and a watcher holds one
+    /// connection per node (1,000 × 16 KiB was the largest single part of picketd's heap
+    /// at 1,000 nodes) — doubles while reads fill it (CLUSTER NODES), up to the maximum,
+    /// and goes back to the minimum once a read is small again.
+    static constexpr std::size_t kReadBufferMin = 1024;
+    static constexpr std::size_t kReadBufferMax = 16 * 1024;
 
     Connection(const asio::any_io_executor& ex, const ReaderLimits& limits, std::string ep,
                std::shared_ptr<const PingSink> ping_sink)
@@ -257,6 +263,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
     std::string inflight;
     bool writing = false;
     std::unique_ptr<char[]> read_buffer;
+    std::size_t read_buffer_bytes = 0;              ///< allocated size of read_buffer
+    std::size_t read_buffer_want = kReadBufferMin;  ///< size of the next read
 };
 
 void Connection::fail(const ClientError& error, bool defer) {
@@ -336,11 +344,12 @@ void Connection::on_written(const error_code& ec) {
 }
 
 void Connection::start_read() {
-    if (!read_buffer) {
-        read_buffer = std::make_unique_for_overwrite<char[]>(kReadBufferBytes);
+    if (!read_buffer || read_buffer_bytes != read_buffer_want) {
+        read_buffer = std::make_unique_for_overwrite<char[]>(read_buffer_want);
+        read_buffer_bytes = read_buffer_want;
     }
     transport.async_read_some(
-        asio::buffer(read_buffer.get(), kReadBufferBytes),
+        asio::buffer(read_buffer.get(), read_buffer_bytes),
         [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
 }
 
@@ -355,6 +364,12 @@ void Connection::on_read(const error_code& ec, std::size_t n) {
     if (auto fed = reader.feed(std::string_view(read_buffer.get(), n)); !fed) {
         fail(ClientError{ErrorKind::kLimit, endpoint + ": " + fed.error().message});
         return;
+    }
+    // The reader copied the bytes: the next read may use a buffer of another size.
+    if (n == read_buffer_bytes && read_buffer_bytes < kReadBufferMax) {
+        read_buffer_want = std::min(2 * read_buffer_bytes, kReadBufferMax);
+    } else if (n <= kReadBufferMin / 2) {
+        read_buffer_want = kReadBufferMin;
     }
     while (open) {
         auto next = reader.next();
