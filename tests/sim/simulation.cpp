@@ -49,6 +49,7 @@ void Coverage::add(const Coverage& o) {
     X(rejoins)                 \
     X(master_alive_at_send)    \
     X(held_split_brain)        \
+    X(held_stale_promotions)   \
     X(candidate_switches)      \
     X(lease_checks)
 #define PICKET_SIM_ADD(name) name += o.name;
@@ -1225,7 +1226,19 @@ class Sim {
             }
             // Redis cannot tell: it runs the election for the target's current master.
             const bool promoted = redis_failover(t, nodes_.at(t.master_id), cmd);
-            if (stale) {
+            // A command held by the watcher's pause after its checks that lands on a
+            // replica of a newer master: the same residual risk as held_split_brain — no
+            // check the watcher makes can fence a pause after the last one, and CLUSTER
+            // FAILOVER has no compare-and-set (seed 70026: held 1.7 s by the old leader's
+            // pause, then 4.5 s in the socket buffer of a SIGSTOPped replica, which a newer
+            // failover had made the replica of another master meanwhile). Counted, and
+            // documented in docs/consensus.md ("Lease"); without a hold it is a violation.
+            const bool residual = stale && promoted && cmd.held;
+            if (residual) {
+                ++result_.coverage.held_stale_promotions;
+                note("Redis: held stale command for " + key_text(cmd.key) + " from " +
+                     ids_[cmd.from] + " promotes " + t.name + " (residual risk)");
+            } else if (stale) {
                 if (promoted) {
                     violation("a stale command for " + key_text(cmd.key) + " (from " +
                               ids_[cmd.from] + ") landed after a newer failover and promoted " +
@@ -1234,7 +1247,7 @@ class Sim {
                     ++result_.coverage.stale_rejected;
                 }
             }
-            if (promoted && ++promotions_[cmd.key] > 1) {
+            if (promoted && ++promotions_[cmd.key] > 1 && !residual) {
                 violation("second promotion for one failure: " + key_text(cmd.key));
             }
         }

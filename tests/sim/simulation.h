@@ -63,6 +63,9 @@ struct Coverage {
     /// Held commands promoting a replica while its master, back and cut off, still took
     /// writes: the residual risk of a pause between the last check and the command.
     std::uint64_t held_split_brain = 0;
+    /// Held commands that landed after a newer failover and promoted their target over
+    /// another master: the same residual risk.
+    std::uint64_t held_stale_promotions = 0;
     /// Failures moved on to another candidate after an attempt that could no longer land.
     std::uint64_t candidate_switches = 0;
     std::uint64_t lease_checks = 0;  ///< steps where one lease holder was seen alone
