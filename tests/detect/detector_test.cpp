@@ -341,17 +341,26 @@ TEST_F(DetectorTest, KilledThenRestartedWithLoadingEndsTheFailure) {
     EXPECT_FALSE(status(kMaster).failing_since.has_value());
 }
 
-TEST_F(DetectorTest, ReplicasReportingLinkDownTurnTimeoutsIntoDeadEvidence) {
+TEST_F(DetectorTest, ReplicasReportingLinkDownCorroborateButDoNotMakeTimeoutsDead) {
+    // A master cut off from us and from its replicas (restarted behind a partition, or cut
+    // off before its replica's first sync) looks exactly like a dead one and still serves
+    // writes until cluster-node-timeout: the testimony is recorded, the evidence stays
+    // timeouts only (sim seeds 84303, 17735; chaos finding 5).
     detector_.on_replication(kReplica, replica_info(true), now_);
     run_for(1500ms, kMaster, ProbeOutcome::kTimeout, 50ms);
     EXPECT_EQ(status(kMaster).evidence, Evidence::kUnresponsive);
     detector_.on_replication(kReplica, replica_info(false), now_);
-    EXPECT_EQ(status(kMaster).evidence, Evidence::kDead);
-    EXPECT_EQ(status(kMaster).state, NodeState::kSdown);
+    tick(1ms);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kUnresponsive);
+    EXPECT_EQ(status(kMaster).state, NodeState::kFailing) << "not SDOWN before 5 s of timeouts";
     auto o = opinion_of(kMaster);
-    EXPECT_TRUE(o.replicas_report_link_down);
+    EXPECT_TRUE(o.replicas_report_link_down) << "corroboration for the vote and the record";
+    EXPECT_EQ(o.evidence, Evidence::kUnresponsive);
     EXPECT_NE(status(kMaster).reason.find("replicas report master_link_status:down"),
               std::string::npos);
+    run_for(3600ms, kMaster, ProbeOutcome::kTimeout, 50ms);
+    EXPECT_EQ(status(kMaster).state, NodeState::kSdown);
+    EXPECT_EQ(status(kMaster).evidence, Evidence::kUnresponsive);
 }
 
 TEST_F(DetectorTest, ReplicaTestimonyFollowsWhichMasterTheReplicaNamesNow) {
@@ -365,14 +374,11 @@ TEST_F(DetectorTest, ReplicaTestimonyFollowsWhichMasterTheReplicaNamesNow) {
     EXPECT_TRUE(status(kMaster).replicas_report_link_down.empty());
     probe(kOther, ProbeOutcome::kTimeout, 50ms);
     EXPECT_EQ(status(kOther).replicas_report_link_down, std::set<std::string>{kReplica});
-    EXPECT_EQ(status(kOther).evidence, Evidence::kDead) << "its only replica reports link down";
-    tick(100ms);
-    EXPECT_EQ(status(kMaster).evidence, Evidence::kUnresponsive);
+    EXPECT_EQ(status(kOther).evidence, Evidence::kUnresponsive) << "corroboration only";
     // A removed replica testifies no more.
     detector_.set_nodes({{kMaster, "m1", true, ""}, {kOther, "m2", true, ""}}, now_);
     tick(100ms);
     EXPECT_TRUE(status(kOther).replicas_report_link_down.empty());
-    EXPECT_EQ(status(kOther).evidence, Evidence::kUnresponsive);
 }
 
 TEST_F(DetectorTest, SdownOnlyOpinionsAreWhatTheVoteKeeps) {

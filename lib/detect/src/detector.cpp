@@ -406,9 +406,14 @@ void Detector::evaluate(NodeStatus& n, TimePoint now) {
     if (!n.failing_since) {
         return;
     }
-    Evidence ev = n.probe_evidence;
+    const Evidence ev = n.probe_evidence;
     if (ev == Evidence::kUnresponsive && !n.replicas_report_link_down.empty()) {
-        // Every replica with fresh INFO says its link to this master is down.
+        // Every replica with fresh INFO says its link to this master is down: recorded as
+        // corroboration, but it does not make timeouts dead evidence. A master cut off
+        // from us and from its replicas looks the same — restarted behind a partition
+        // before its replica re-linked (sim seeds 84303, 17735), or partitioned before the
+        // first sync (chaos finding 5) — and it serves writes until cluster-node-timeout,
+        // which only the timeouts-only wait covers.
         std::size_t fresh = 0;
         for (const auto& addr : replicas_of(n.address)) {
             const auto r = nodes_.find(addr);
@@ -418,7 +423,6 @@ void Detector::evaluate(NodeStatus& n, TimePoint now) {
             }
         }
         if (fresh > 0 && fresh == n.replicas_report_link_down.size()) {
-            ev = Evidence::kDead;
             n.reason = "no reply, and all " + std::to_string(fresh) +
                        " replicas report master_link_status:down";
         }
@@ -658,8 +662,6 @@ std::optional<TimePoint> Detector::next_deadline() const {
             continue;
         }
         if (n.failing_since) {
-            // evaluate() may upgrade timeouts to dead evidence (replica testimony) but
-            // never the other way: the evidence seen so far gives the latest deadline.
             const bool dead = n.evidence == Evidence::kDead || n.probe_evidence == Evidence::kDead;
             consider(*sdown_deadline(n, dead ? Evidence::kDead : Evidence::kUnresponsive));
         } else if (n.loading_since && is_master(n)) {

@@ -8,8 +8,9 @@
 //
 // Two kinds of evidence, because they are not equally certain:
 //  - dead: the host answered and Redis did not — connection refused, reset, or closed
-//    (a killed process), or every replica of a master reports its link to it down; a
-//    master still -LOADING after loading_grace counts too. SDOWN after `down_after` of
+//    (a killed process); a master still -LOADING after loading_grace counts too. Every
+//    replica reporting its link down is corroboration only: with our timeouts it cannot
+//    tell a dead master from one cut off from us and from its replicas. SDOWN after `down_after` of
 //    silence: counted from the last reply (Sentinel's convention for a lost link), at most
 //    one probe_interval before the first failed probe.
 //  - unresponsive: only timeouts (or unreachable). A stall, SIGSTOP, fork pause, dead VM
@@ -126,8 +127,8 @@ struct NodeStatus {
     std::string master_address;
 
     NodeState state = NodeState::kUnknown;
-    /// Evidence of the current failure streak (kNone when not failing), with the
-    /// replicas' testimony taken into account.
+    /// Evidence of the current failure streak (kNone when not failing): the probes', and
+    /// dead for a master still loading after loading_grace.
     Evidence evidence = Evidence::kNone;
     /// Evidence from this watcher's own probes alone: the kind of the latest failure.
     Evidence probe_evidence = Evidence::kNone;
