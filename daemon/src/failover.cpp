@@ -231,6 +231,8 @@ void FailoverService::on_tick(TimePoint now) {
     consider_failback(now);
     const auto& topology = watcher_.topology();
     const auto& nodes = watcher_.detector().nodes();
+    std::erase_if(silent_last_look_,
+                  [&](const std::string& m) { return c->odown().count(m) == 0; });
     for (const auto& [node_id, odown] : c->odown()) {
         auto master = failover::failed_master_from(topology, node_id);
         if (!master) {
@@ -270,6 +272,9 @@ void FailoverService::on_tick(TimePoint now) {
         failover::PlanInput in;
         in.master = *master;
         in.evidence = odown.evidence;
+        if (silent_last_look_.count(node_id) != 0) {
+            in.evidence = proto::Evidence::kUnresponsive;  // see the last look in execute()
+        }
         in.since_last_contact = odown.min_down_for;
         in.now = now;
         in.topology = &topology;
@@ -519,6 +524,33 @@ asio::awaitable<void> FailoverService::execute(consensus::Action action) {
                       "the failed master " + m->address.endpoint() +
                           " answers again (restarted?): not sending",
                       "failover_aborted");
+            vote_.report_progress(record.key, proto::RecordPhase::kAborted, record.attempt);
+            executing_.erase(record.key);
+            co_return;
+        }
+        // Dead evidence must still hold: refused, reset or closed. Silence now means the
+        // host went away or we were cut off from it — and a master restarted behind a
+        // partition just before the command looks exactly so and takes writes until
+        // cluster-node-timeout (the simulation's seed 86968). Then this failure is planned
+        // as timeouts only: it waits like any silent master, and proceeds once that wait
+        // has passed.
+        const auto kind = pong.error().kind;
+        const bool refused = kind == resp::ErrorKind::kRefused || kind == resp::ErrorKind::kReset ||
+                             kind == resp::ErrorKind::kClosed;
+        bool wait_more = false;
+        if (const auto* vc = vote_.consensus(); !refused && vc != nullptr) {
+            const auto it = vc->odown().find(record.key.failed_master);
+            wait_more = it != vc->odown().end() &&
+                        it->second.min_down_for < failover::timeouts_only_wait(policy());
+        }
+        if (wait_more) {
+            silent_last_look_.insert(record.key.failed_master);
+            set_state(a, "waiting",
+                      "the failed master " + m->address.endpoint() +
+                          " no longer refuses connections (" + pong.error().message +
+                          "): it may have restarted behind a partition; waiting as on "
+                          "timeouts only",
+                      "failover_waiting");
             vote_.report_progress(record.key, proto::RecordPhase::kAborted, record.attempt);
             executing_.erase(record.key);
             co_return;

@@ -145,6 +145,9 @@ class FailoverService {
     /// Inputs of failover::switch_candidate().
     std::map<proto::RecordKey, TimePoint> last_command_;
     std::map<proto::RecordKey, TimePoint> aborted_seen_;
+    /// Failed masters (node ids) whose last look was silent although the evidence said
+    /// dead: planned as timeouts only while they stay ODOWN.
+    std::set<std::string> silent_last_look_;
     /// Failback: since when each preferred node has been a calm, in-sync replica; and the
     /// last failback per shard (one per failover.cooldown).
     std::map<std::string, TimePoint> preferred_calm_since_;

@@ -149,6 +149,9 @@ struct Watcher {
     std::map<RecordKey, TimePoint> force_sent;      ///< last FORCE per failure (throttle)
     std::map<RecordKey, TimePoint> last_command;    ///< last command per failure (any mode)
     std::map<RecordKey, TimePoint> aborted_seen;    ///< when the leader saw it aborted
+    /// Failed masters whose last look was silent although the evidence said dead: planned
+    /// as timeouts only while they stay ODOWN (failover.cpp's silent_last_look_).
+    std::set<std::string> silent_last_look;
     std::set<RecordKey> executing;
     std::vector<Verification> verifying;
     std::map<RecordKey, std::string> plan_said;  ///< last plan reason traced, per key
@@ -378,6 +381,7 @@ class Sim {
         w.force_sent.clear();
         w.last_command.clear();
         w.aborted_seen.clear();
+        w.silent_last_look.clear();
         w.executing.clear();
         w.verifying.clear();
         w.sdown_since.clear();
@@ -723,6 +727,7 @@ class Sim {
         const auto keep = w.topology;  // alive even if a drain below crashes the watcher
         const auto& nodes = w.detector->nodes();
         const std::map<std::string, consensus::OdownState> odown = w.c->odown();
+        std::erase_if(w.silent_last_look, [&](const std::string& m) { return !odown.contains(m); });
         for (const auto& [node_id, od] : odown) {
             if (!w.c || !w.c->is_leader()) {
                 return;  // crashed or stepped down while draining the previous proposal
@@ -748,6 +753,9 @@ class Sim {
             failover::PlanInput in;
             in.master = *master;
             in.evidence = od.evidence;
+            if (w.silent_last_look.contains(node_id)) {
+                in.evidence = proto::Evidence::kUnresponsive;
+            }
             in.since_last_contact = od.min_down_for;
             in.now = local;
             in.topology = &topology;
@@ -930,9 +938,21 @@ class Sim {
             return;
         }
         // failover.cpp's last look: a direct PING of the failed master; any reply aborts.
-        if (answers(w, nodes_.at(r.key.failed_master))) {
+        const auto look = probe_outcome(w, nodes_.at(r.key.failed_master));
+        if (look == detect::ProbeOutcome::kPong) {
             abort("the failed master answers again (restarted?)");
             return;
+        }
+        // Silent instead of refusing: dead evidence no longer holds (seed 86968: restarted
+        // behind a partition just before the command). Wait as on timeouts only.
+        if (look != detect::ProbeOutcome::kRefused) {
+            const auto od = w.c->odown().find(r.key.failed_master);
+            if (od != w.c->odown().end() &&
+                od->second.min_down_for < failover::timeouts_only_wait(policy_)) {
+                w.silent_last_look.insert(r.key.failed_master);
+                abort("the failed master no longer refuses connections: timeouts only now");
+                return;
+            }
         }
         // What the compare-and-set read must be true of the model: the record's master
         // still serves its slots at its epoch and the target still replicates it.
