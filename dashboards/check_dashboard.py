@@ -6,7 +6,8 @@
    with a description, a unit and the `${datasource}` data source, unique ids, rate() and
    increase() over [$__rate_interval].
 2. Metric names: every picket_*/process_* name in panels and rules is either exported today
-   (a `.Name("...")` in lib/metrics/src) or in the planned list of docs/alerts.md.
+   (a `.Name("...")` in lib/metrics/src, a row of its per-node family table or a named
+   constant) or in the planned list of docs/alerts.md.
 3. Real Prometheus: starts Debian's `prometheus` on a free loopback port with an empty TSDB
    and asks /api/v1/query for every panel query and rule expression (template variables
    substituted); each must be accepted (status "success").
@@ -101,6 +102,11 @@ def known_metrics(src):
             text = open(os.path.join(root, f), encoding="utf-8").read()
             exported.update(re.findall(r'\.Name\("([a-z0-9_]+)"\)', text))
             exported.update(re.findall(r'"(process_[a-z_]+)"', text))
+            # Families metrics.cpp writes itself (the per-node table kNodeFamilies, whose
+            # rows start {"name", "help", ...}, and named constants for the others).
+            exported.update(re.findall(r'\{\s*"(picket_[a-z0-9_]+)",\s*\n?\s*"', text))
+            exported.update(re.findall(r'constexpr const char\* k\w+ = "(picket_[a-z0-9_]+)"',
+                                       text))
     planned = set()
     doc = os.path.join(src, "docs", "alerts.md")
     if os.path.exists(doc):
