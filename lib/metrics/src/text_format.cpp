@@ -138,18 +138,12 @@ void append_families(std::string& out, const std::vector<prometheus::MetricFamil
         for (const auto& m : f.metric) {
             switch (f.type) {
                 case prometheus::MetricType::Counter:
-                    append_series(out, f.name, "", m.label);
-                    append_value(out, m.counter.value);
-                    end_line(out, m);
-                    break;
                 case prometheus::MetricType::Gauge:
-                    append_series(out, f.name, "", m.label);
-                    append_value(out, m.gauge.value);
-                    end_line(out, m);
-                    break;
                 case prometheus::MetricType::Untyped:
                     append_series(out, f.name, "", m.label);
-                    append_value(out, m.untyped.value);
+                    append_value(out, f.type == prometheus::MetricType::Counter ? m.counter.value
+                                      : f.type == prometheus::MetricType::Gauge ? m.gauge.value
+                                                                                : m.untyped.value);
                     end_line(out, m);
                     break;
                 case prometheus::MetricType::Summary:
